@@ -1,0 +1,232 @@
+// Package accounts registers members, checks passwords, and issues and
+// resolves browser sessions and API tokens. It knows nothing of HTTP.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"agora/models"
+)
+
+// ErrBadCredentials: the login or password is wrong. It never says which, so
+// it does not reveal whether an account exists.
+var ErrBadCredentials = errors.New("wrong username, email or password")
+
+// SessionTTL is how long a session lives without activity.
+const SessionTTL = 30 * 24 * time.Hour
+
+// touchEvery limits session writes to one per interval per session.
+const touchEvery = time.Hour
+
+// Service is the account logic over one database.
+type Service struct {
+	DB  *bun.DB
+	Now func() time.Time
+
+	dummyHash string // compared against when the account is unknown, so timing tells nothing
+}
+
+// New returns a Service; now may be nil for time.Now.
+func New(db *bun.DB, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	dummy, err := HashPassword("agora-timing-equaliser")
+	if err != nil {
+		panic(err) // only fails when crypto/rand does
+	}
+	return &Service{DB: db, Now: now, dummyHash: dummy}
+}
+
+// RegisterInput is what a new member submits.
+type RegisterInput struct {
+	Username     string
+	Email        string
+	Password     string
+	AgeConfirmed bool
+	Role         string // empty: member
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{1,18}[A-Za-z0-9]$`)
+
+// reservedNames cannot be registered, so nobody can pose as the system.
+var reservedNames = map[string]bool{"system": true, "moderator": true, "staff": true, "support": true}
+
+// Validate returns a *models.ValidationError naming every bad field.
+func (in *RegisterInput) Validate() error {
+	v := &models.ValidationError{}
+	in.Username = strings.TrimSpace(in.Username)
+	in.Email = strings.TrimSpace(in.Email)
+	switch {
+	case in.Username == "":
+		v.Add("username", "choose a username")
+	case !usernameRE.MatchString(in.Username):
+		v.Add("username", "3 to 20 letters, digits, '_', '.' or '-', starting and ending with a letter or digit")
+	case reservedNames[strings.ToLower(in.Username)]:
+		v.Add("username", "that username is reserved")
+	}
+	if in.Email == "" {
+		v.Add("email", "enter your email address")
+	} else if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 ||
+		!strings.Contains(in.Email[strings.LastIndexByte(in.Email, '@'):], ".") {
+		v.Add("email", "enter a valid email address, like name@example.com")
+	}
+	n := utf8.RuneCountInString(in.Password)
+	switch {
+	case n < 10:
+		v.Add("password", "use at least 10 characters")
+	case n > 256:
+		v.Add("password", "use at most 256 characters")
+	case strings.EqualFold(in.Password, in.Username):
+		v.Add("password", "the password must not be your username")
+	}
+	if !in.AgeConfirmed {
+		v.Add("age_confirmed", "you must be 16 or older to join")
+	}
+	if in.Role != "" && !models.ValidRole(in.Role) {
+		v.Add("role", "role must be member, moderator or admin")
+	}
+	return v.Err()
+}
+
+// Register validates in and creates the account with its email preferences
+// (opted out until the member opts in). Errors: *models.ValidationError, *models.ConflictError.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*models.User, error) {
+	return s.RegisterWith(ctx, in, nil)
+}
+
+// RegisterWith is Register that also runs also, when not nil, in the same
+// transaction, so the account and what goes with it commit together.
+func (s *Service) RegisterWith(ctx context.Context, in RegisterInput, also func(ctx context.Context, tx bun.Tx, u *models.User) error) (*models.User, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.Now().UTC()
+	role := in.Role
+	if role == "" {
+		role = models.RoleMember
+	}
+	u := &models.User{Username: in.Username, Email: in.Email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.CreateUser(ctx, tx, u); err != nil {
+			return err
+		}
+		if err := models.CreateEmailPreferences(ctx, tx, u.ID, NewToken(), now); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Authenticate returns the account for login (username or email) and
+// password, or ErrBadCredentials.
+func (s *Service) Authenticate(ctx context.Context, login, password string) (*models.User, error) {
+	u, err := models.UserByLogin(ctx, s.DB, strings.TrimSpace(login))
+	if err != nil && !models.IsNotFound(err) {
+		return nil, err
+	}
+	if err != nil || u.PasswordHash == "" {
+		CheckPassword(password, s.dummyHash)
+		return nil, ErrBadCredentials
+	}
+	if !CheckPassword(password, u.PasswordHash) {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// StartSession creates a new session for userID and returns the cookie value.
+// Every sign-in gets a fresh id, so a planted id cannot be carried over.
+func (s *Service) StartSession(ctx context.Context, userID int64, ip, userAgent string) (string, *models.Session, error) {
+	token := NewToken()
+	now := s.Now().UTC()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	sess := &models.Session{
+		UserID: userID, TokenHash: HashToken(token), CSRFToken: NewToken(), IP: ip, UserAgent: userAgent,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionTTL),
+	}
+	if err := models.CreateSession(ctx, s.DB, sess); err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// SessionUser resolves a session cookie value to its session and user, or ErrNotFound.
+func (s *Service) SessionUser(ctx context.Context, token string) (*models.User, *models.Session, error) {
+	now := s.Now().UTC()
+	sess, err := models.SessionByTokenHash(ctx, s.DB, HashToken(token), now)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := models.UserByID(ctx, s.DB, sess.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.DeletedAt != nil {
+		return nil, nil, fmt.Errorf("session of erased user: %w", models.ErrNotFound)
+	}
+	if now.Sub(sess.LastSeenAt) > touchEvery {
+		if err := models.TouchSession(ctx, s.DB, sess.ID, now, now.Add(SessionTTL)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return u, sess, nil
+}
+
+// EndSession signs the session with that cookie value out.
+func (s *Service) EndSession(ctx context.Context, token string) error {
+	return models.DeleteSession(ctx, s.DB, HashToken(token))
+}
+
+// IssueToken creates a bearer API token for userID and returns it; only its hash is kept.
+func (s *Service) IssueToken(ctx context.Context, userID int64, name string) (string, error) {
+	token := "agora_" + NewToken()
+	t := &models.APIToken{UserID: userID, TokenHash: HashToken(token), Name: name, CreatedAt: s.Now().UTC()}
+	if err := models.CreateAPIToken(ctx, s.DB, t); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// TokenUser resolves a bearer token to its user, or ErrNotFound.
+func (s *Service) TokenUser(ctx context.Context, token string) (*models.User, error) {
+	t, err := models.APITokenByHash(ctx, s.DB, HashToken(token), s.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	u, err := models.UserByID(ctx, s.DB, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.DeletedAt != nil {
+		return nil, fmt.Errorf("token of erased user: %w", models.ErrNotFound)
+	}
+	return u, nil
+}
+
+// RevokeToken makes the bearer token stop working.
+func (s *Service) RevokeToken(ctx context.Context, token string) error {
+	return models.DeleteAPIToken(ctx, s.DB, HashToken(token))
+}

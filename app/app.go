@@ -1,0 +1,161 @@
+// Package app is the HTTP face of Agora: a Fiber app serving the
+// server-rendered pages and the JSON API of shared/API.md over the domain
+// packages.
+package app
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/template/html/v2"
+	"github.com/uptrace/bun"
+
+	"agora/accounts"
+	"agora/assets"
+	"agora/config"
+	"agora/models"
+	"agora/templates"
+)
+
+// Deps is everything the app needs, passed in explicitly.
+type Deps struct {
+	DB     *bun.DB
+	Config config.Config
+	Log    *slog.Logger
+	Now    func() time.Time // nil: time.Now
+	// SetupToken unlocks /setup while no admin exists; empty disables the page.
+	SetupToken string
+	// AuthRateLimit is sign-in and registration attempts per minute per IP (0: 20).
+	AuthRateLimit int
+}
+
+// server carries the dependencies into the handlers.
+type server struct {
+	Deps
+	accounts *accounts.Service
+	assets   *assets.Assets
+
+	nameMu    sync.Mutex
+	name      string    // community name cache
+	nameUntil time.Time // cache expiry; settings can change on another node
+}
+
+// New builds the Fiber app. It fails when a template or asset cannot be loaded.
+func New(d Deps) (*fiber.App, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.AuthRateLimit == 0 {
+		d.AuthRateLimit = 20
+	}
+	a, err := assets.Load()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), assets: a}
+
+	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
+	engine.AddFuncMap(s.templateFuncs())
+	if err := engine.Load(); err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	for _, name := range pageTemplates {
+		if engine.Templates.Lookup(name) == nil {
+			return nil, fmt.Errorf("load templates: page %q is missing", name)
+		}
+	}
+
+	app := fiber.New(fiber.Config{
+		AppName:                 "agora",
+		Views:                   engine,
+		ErrorHandler:            s.handleError,
+		BodyLimit:               1 << 20,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.TrustedProxies,
+		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
+	})
+	s.routes(app)
+	return app, nil
+}
+
+// proxyHeader trusts X-Forwarded-For only when proxies are configured.
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// communityName returns the configured name, cached briefly.
+func (s *server) communityName(ctx context.Context) string {
+	s.nameMu.Lock()
+	defer s.nameMu.Unlock()
+	now := s.Now()
+	if now.Before(s.nameUntil) {
+		return s.name
+	}
+	name, err := models.GetSetting(ctx, s.DB, models.SettingCommunityName, "Agora Community")
+	if err != nil {
+		s.Log.Error("load community name", "err", err)
+		return "Agora Community"
+	}
+	s.name, s.nameUntil = name, now.Add(30*time.Second)
+	return name
+}
+
+// forgetCommunityName drops the cache after a change.
+func (s *server) forgetCommunityName() {
+	s.nameMu.Lock()
+	s.nameUntil = time.Time{}
+	s.nameMu.Unlock()
+}
+
+func (s *server) templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"asset": s.assets.URL,
+		"date":  func(t time.Time) string { return t.UTC().Format("Jan 2, 2006") },
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ago":   func(t time.Time) string { return ago(s.Now(), t) },
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return fmt.Sprintf("%d %s", n, one)
+			}
+			return fmt.Sprintf("%d %s", n, many)
+		},
+		"initial": func(name string) string {
+			for _, r := range name {
+				return string(r)
+			}
+			return "?"
+		},
+	}
+}
+
+// ago formats the time since t the way forum lists do: "5m", "3h", "2d", then the date.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	case d < 30*24*time.Hour:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}

@@ -1,0 +1,225 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"agora/accounts"
+	"agora/models"
+)
+
+// meUser is the caller's own account as the API shows it.
+type meUser struct {
+	*models.User
+	Email string `json:"email"`
+}
+
+// publicUser hides what only the member themself may see.
+func publicUser(u *models.User) *models.User {
+	p := *u
+	p.Email, p.LastSeenAt, p.Company = "", nil, ""
+	return &p
+}
+
+type registerRequest struct {
+	Username     string `json:"username" form:"username"`
+	Email        string `json:"email" form:"email"`
+	Password     string `json:"password" form:"password"`
+	AgeConfirmed bool   `json:"age_confirmed" form:"age_confirmed"`
+}
+
+func (r registerRequest) input() accounts.RegisterInput {
+	return accounts.RegisterInput{Username: r.Username, Email: r.Email, Password: r.Password, AgeConfirmed: r.AgeConfirmed}
+}
+
+type loginRequest struct {
+	Login    string `json:"login" form:"login"`
+	Password string `json:"password" form:"password"`
+}
+
+// apiRegister: POST /api/v1/auth/register → 201 {user, token}.
+func (s *server) apiRegister(c *fiber.Ctx) error {
+	var req registerRequest
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.accounts.Register(c.UserContext(), req.input())
+	if err != nil {
+		return err
+	}
+	token, err := s.accounts.IssueToken(c.UserContext(), u.ID, "registration")
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"user": meUser{u, u.Email}, "token": token})
+}
+
+// apiLogin: POST /api/v1/auth/login → {user, token} and a session cookie.
+func (s *server) apiLogin(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	if err := validateLogin(req); err != nil {
+		return err
+	}
+	u, err := s.signIn(c, req)
+	if err != nil {
+		return err
+	}
+	token, err := s.accounts.IssueToken(c.UserContext(), u.ID, "login")
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": meUser{u, u.Email}, "token": token})
+}
+
+// apiLogout: POST /api/v1/auth/logout → 204; the bearer token or the session stops working.
+func (s *server) apiLogout(c *fiber.Ctx) error {
+	if err := s.signOut(c); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// apiMe: GET /api/v1/me → {user}.
+func (s *server) apiMe(c *fiber.Ctx) error {
+	u := currentUser(c)
+	return c.JSON(fiber.Map{"user": meUser{u, u.Email}})
+}
+
+func validateLogin(req loginRequest) error {
+	v := &models.ValidationError{}
+	if strings.TrimSpace(req.Login) == "" {
+		v.Add("login", "enter your username or email")
+	}
+	if req.Password == "" {
+		v.Add("password", "enter your password")
+	}
+	return v.Err()
+}
+
+// signIn checks the credentials and starts a fresh session with its cookie.
+func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
+	u, err := s.accounts.Authenticate(c.UserContext(), req.Login, req.Password)
+	if err != nil {
+		return nil, err
+	}
+	// Drop any session the browser already had: a new id at every sign-in.
+	if old := c.Cookies(sessionCookie); old != "" {
+		if err := s.accounts.EndSession(c.UserContext(), old); err != nil {
+			return nil, err
+		}
+	}
+	token, _, err := s.accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	if err != nil {
+		return nil, err
+	}
+	s.setSessionCookie(c, token)
+	return u, nil
+}
+
+// signOut ends whatever authenticated the request.
+func (s *server) signOut(c *fiber.Ctx) error {
+	if c.Locals(localBearer) != nil {
+		token := strings.TrimSpace(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer "))
+		return s.accounts.RevokeToken(c.UserContext(), token)
+	}
+	if token := c.Cookies(sessionCookie); token != "" {
+		if err := s.accounts.EndSession(c.UserContext(), token); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(c)
+	return nil
+}
+
+// registerPage: GET /register.
+func (s *server) registerPage(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return c.Redirect("/", http.StatusSeeOther)
+	}
+	return s.render(c, "register", "Create your account", form{})
+}
+
+// registerSubmit: POST /register. Errors re-show the form with what was typed (but the password).
+func (s *server) registerSubmit(c *fiber.Ctx) error {
+	req := registerRequest{
+		Username: c.FormValue("username"), Email: c.FormValue("email"), Password: c.FormValue("password"),
+		AgeConfirmed: c.FormValue("age_confirmed") != "",
+	}
+	u, err := s.accounts.Register(c.UserContext(), req.input())
+	if err != nil {
+		f := form{Values: map[string]string{"username": req.Username, "email": req.Email}}
+		if req.AgeConfirmed {
+			f.Values["age_confirmed"] = "on"
+		}
+		return s.formError(c, "register", "Create your account", f, err)
+	}
+	token, _, err := s.accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+// loginPage: GET /login.
+func (s *server) loginPage(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return c.Redirect(localPath(c.Query("next")), http.StatusSeeOther)
+	}
+	return s.render(c, "login", "Sign in", form{Values: map[string]string{"next": c.Query("next")}})
+}
+
+// loginSubmit: POST /login.
+func (s *server) loginSubmit(c *fiber.Ctx) error {
+	req := loginRequest{Login: c.FormValue("login"), Password: c.FormValue("password")}
+	next := c.FormValue("next")
+	f := form{Values: map[string]string{"login": req.Login, "next": next}}
+	if err := validateLogin(req); err != nil {
+		return s.formError(c, "login", "Sign in", f, err)
+	}
+	if _, err := s.signIn(c, req); err != nil {
+		return s.formError(c, "login", "Sign in", f, err)
+	}
+	return c.Redirect(localPath(next), http.StatusSeeOther)
+}
+
+// logoutSubmit: POST /logout.
+func (s *server) logoutSubmit(c *fiber.Ctx) error {
+	if err := s.signOut(c); err != nil {
+		return err
+	}
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+// formError re-renders a form page with the errors of err and its status;
+// errors that are not about the input go to the error handler.
+func (s *server) formError(c *fiber.Ctx, name, title string, f form, err error) error {
+	status, body := classify(err)
+	var ve *models.ValidationError
+	var ce *models.ConflictError
+	switch {
+	case errors.As(err, &ve), errors.As(err, &ce):
+		f.Errors = body.Fields
+		f.Error = "Please fix the highlighted fields."
+	case errors.Is(err, accounts.ErrBadCredentials):
+		f.Error = "That username or email and password don't match. Check them and try again."
+	default:
+		return err
+	}
+	c.Status(status)
+	return s.render(c, name, title, f)
+}
+
+// localPath keeps redirects on this site: only a path, never another host.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	return p
+}

@@ -1,0 +1,131 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+
+	"agora/app"
+	"agora/config"
+	"agora/internal/browser"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.Stop()
+	os.Exit(code)
+}
+
+// testConfig is the configuration the tests run with.
+func testConfig(t testing.TB) config.Config {
+	t.Helper()
+	cfg, _, err := config.Load(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// newApp builds the real app over db; change adjusts the dependencies.
+func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
+	t.Helper()
+	d := app.Deps{DB: db, Config: testConfig(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthRateLimit: 1000}
+	for _, f := range change {
+		f(&d)
+	}
+	a, err := app.New(d)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	return a
+}
+
+// startServer serves a on 127.0.0.1 and returns its base URL.
+func startServer(t testing.TB, a *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go a.Listener(ln)
+	t.Cleanup(func() { a.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// call sends one request through app.Test and returns the response and body.
+func call(t testing.TB, a *fiber.App, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	res, err := a.Test(req, -1)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(body)
+}
+
+// jsonReq builds an API request with a JSON body and an optional bearer token.
+func jsonReq(method, path string, body any, token string) *http.Request {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+// formReq builds an HTML form post carrying cookies.
+func formReq(path string, values map[string]string, cookies ...*http.Cookie) *http.Request {
+	var parts []string
+	for k, v := range values {
+		parts = append(parts, urlEncode(k)+"="+urlEncode(v))
+	}
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(strings.Join(parts, "&")))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+func urlEncode(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// decode parses a JSON body into a generic map.
+func decode(t testing.TB, body string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+	return m
+}
+
+// cookieNamed returns the Set-Cookie with that name, or nil.
+func cookieNamed(res *http.Response, name string) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+
+	"agora/accounts"
+	"agora/models"
+)
+
+const (
+	sessionCookie = "agora_session"
+	anonCSRFCookie = "agora_csrf"
+	csrfHeader    = "X-CSRF-Token"
+	csrfField     = "_csrf"
+)
+
+// Locals keys.
+const (
+	localUser    = "user"
+	localSession = "session"
+	localBearer  = "bearer"
+)
+
+// logRequests writes one structured line per request. The query string is
+// left out because it can carry secrets (the setup token).
+func (s *server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status, _ = classify(err)
+	}
+	s.Log.Info("request", "method", c.Method(), "path", c.Path(), "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP())
+	return err
+}
+
+// securityHeaders sets a strict CSP (no inline script, no third-party
+// origins but the allowed video embeds) and HSTS when served over https.
+func (s *server) securityHeaders() fiber.Handler {
+	cfg := helmet.Config{
+		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' https: data:; " +
+			"frame-src https://www.youtube.com https://www.youtube-nocookie.com https://player.vimeo.com; " +
+			"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+		ReferrerPolicy:            "strict-origin-when-cross-origin",
+		CrossOriginEmbedderPolicy: "unsafe-none",
+	}
+	if s.Config.SecureCookies() {
+		cfg.HSTSMaxAge = 63072000
+	}
+	return helmet.New(cfg)
+}
+
+// refuseNUL rejects request bodies and query strings with NUL bytes at the
+// edge: PostgreSQL text cannot hold them and no legitimate client sends them.
+func refuseNUL(c *fiber.Ctx) error {
+	body := c.Body()
+	q := c.Request().URI().QueryString()
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(body, []byte(`\u0000`)) ||
+		bytes.Contains(bytes.ToLower(body), []byte("%00")) || bytes.Contains(q, []byte("%00")) {
+		return fiber.NewError(http.StatusBadRequest, "NUL characters are not allowed")
+	}
+	return c.Next()
+}
+
+// authenticate resolves the bearer token or the session cookie to a user.
+// A bad bearer token is an error; a stale cookie is simply cleared.
+func (s *server) authenticate(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return models.ErrUnauthenticated
+		}
+		u, err := s.accounts.TokenUser(ctx, strings.TrimSpace(token))
+		if models.IsNotFound(err) {
+			return models.ErrUnauthenticated
+		}
+		if err != nil {
+			return err
+		}
+		c.Locals(localUser, u)
+		c.Locals(localBearer, true)
+		return c.Next()
+	}
+	if token := c.Cookies(sessionCookie); token != "" {
+		u, sess, err := s.accounts.SessionUser(ctx, token)
+		switch {
+		case models.IsNotFound(err):
+			s.clearSessionCookie(c)
+		case err != nil:
+			return err
+		default:
+			c.Locals(localUser, u)
+			c.Locals(localSession, sess)
+		}
+	}
+	return c.Next()
+}
+
+// currentUser returns the signed-in user or nil.
+func currentUser(c *fiber.Ctx) *models.User {
+	u, _ := c.Locals(localUser).(*models.User)
+	return u
+}
+
+func currentSession(c *fiber.Ctx) *models.Session {
+	s, _ := c.Locals(localSession).(*models.Session)
+	return s
+}
+
+// requireUser refuses anonymous callers: 401 in the API, the sign-in page otherwise.
+func requireUser(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return c.Next()
+	}
+	if isAPI(c) {
+		return models.ErrUnauthenticated
+	}
+	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
+}
+
+// csrfToken returns the token forms must echo: the session's when signed in,
+// otherwise a random value kept in an HttpOnly cookie (double submit), set here if missing.
+func (s *server) csrfToken(c *fiber.Ctx) string {
+	if sess := currentSession(c); sess != nil {
+		return sess.CSRFToken
+	}
+	if t := c.Cookies(anonCSRFCookie); len(t) == 43 {
+		return t
+	}
+	t := accounts.NewToken()
+	c.Cookie(s.cookie(anonCSRFCookie, t, 0))
+	c.Request().Header.SetCookie(anonCSRFCookie, t) // later calls in this request see it
+	return t
+}
+
+// checkCSRF guards every unsafe request that a browser could forge. Bearer
+// requests carry no ambient credentials; anonymous JSON API calls cannot be
+// sent cross-site without a CORS preflight, which Agora never grants.
+func (s *server) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if c.Locals(localBearer) != nil {
+		return c.Next()
+	}
+	sess := currentSession(c)
+	if sess == nil && isAPI(c) && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		return c.Next()
+	}
+	if site := c.Get("Sec-Fetch-Site"); site == "cross-site" {
+		return errBadCSRF
+	}
+	want := c.Cookies(anonCSRFCookie)
+	if sess != nil {
+		want = sess.CSRFToken
+	}
+	got := c.Get(csrfHeader)
+	if got == "" {
+		got = c.FormValue(csrfField)
+	}
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return errBadCSRF
+	}
+	return c.Next()
+}
+
+// cookie builds an HttpOnly, SameSite=Lax cookie, Secure when served over https.
+// maxAge 0 makes a browser-session cookie.
+func (s *server) cookie(name, value string, maxAge time.Duration) *fiber.Cookie {
+	ck := &fiber.Cookie{Name: name, Value: value, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		Secure: s.Config.SecureCookies()}
+	if maxAge > 0 {
+		ck.MaxAge = int(maxAge.Seconds())
+		ck.Expires = s.Now().Add(maxAge)
+	}
+	return ck
+}
+
+func (s *server) setSessionCookie(c *fiber.Ctx, token string) {
+	c.Cookie(s.cookie(sessionCookie, token, accounts.SessionTTL))
+}
+
+func (s *server) clearSessionCookie(c *fiber.Ctx) {
+	ck := s.cookie(sessionCookie, "", 0)
+	ck.MaxAge = -1
+	ck.Expires = time.Unix(0, 0)
+	c.Cookie(ck)
+}
+
+// rateLimit limits requests per minute per client key; the limiter sets the
+// X-RateLimit-* headers and Retry-After.
+func (s *server) rateLimit(max int, key func(*fiber.Ctx) string) fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:          max,
+		Expiration:   time.Minute,
+		KeyGenerator: key,
+		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests },
+	})
+}
+
+// clientKey identifies the caller for rate limits: the member when signed in, else the IP.
+func clientKey(c *fiber.Ctx) string {
+	if u := currentUser(c); u != nil {
+		return "u" + strconv.FormatInt(u.ID, 10)
+	}
+	return "ip" + c.IP()
+}
+
+func ipKey(c *fiber.Ctx) string { return "auth" + c.IP() }
+
+// parseJSON decodes the body into v, mapping malformed JSON to a 400.
+func parseJSON(c *fiber.Ctx, v any) error {
+	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		return fiber.NewError(http.StatusUnsupportedMediaType, "send the body as application/json")
+	}
+	if err := c.BodyParser(v); err != nil {
+		return errors.Join(errBadJSON, err)
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+// Package cli implements the agora command line: serve, migrate and user
+// management. Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"agora/accounts"
+	"agora/app"
+	"agora/config"
+	"agora/database"
+	"agora/models"
+)
+
+const usage = `usage: agora [serve] [flags]
+       agora migrate [up|down|status]
+       agora user create --username U --email E --password P [--role member|moderator|admin]
+
+Settings come from AGORA_* environment variables; flags (--addr, --database-url,
+--data-dir, --base-url, …) override them. See README.md.`
+
+// Run executes the command in args and returns the process exit code.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, getenv, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args, getenv, stdout)
+	case "user":
+		err = userCmd(ctx, args, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	default:
+		err = usageError("unknown command " + cmd)
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "agora: "+err.Error())
+	var ue usageError
+	var ce *config.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, errStartup) {
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, usage)
+		}
+		return 2
+	}
+	return 1
+}
+
+// usageError is a command line that makes no sense.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// errStartup marks configuration that looked right but could not be used
+// (unreachable database, unwritable data directory, address in use).
+var errStartup = errors.New("cannot start")
+
+// openDB opens and migrates the configured database.
+func openDB(ctx context.Context, cfg config.Config) (*bun.DB, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+	}
+	if _, err := database.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// redact hides a password in a database URL for logs and messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, rest, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError("unexpected argument " + rest[0])
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	setupToken, err := setupToken(ctx, db)
+	if err != nil {
+		return err
+	}
+	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errStartup, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%w: AGORA_ADDR=%s: %v", errStartup, cfg.Addr, err)
+	}
+	log.Info("agora listening", "addr", ln.Addr().String(), "url", cfg.BaseURL,
+		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL))
+	if setupToken != "" {
+		log.Warn("no admin account yet: open the one-time setup link to create it",
+			"url", cfg.BaseURL+"/setup?token="+setupToken)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- fiberApp.Listener(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "grace", cfg.ShutdownGrace.String())
+	if err := fiberApp.ShutdownWithTimeout(cfg.ShutdownGrace); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// setupToken returns a fresh one-time token while no admin exists, else "".
+func setupToken(ctx context.Context, db bun.IDB) (string, error) {
+	exists, err := models.AdminExists(ctx, db)
+	if err != nil || exists {
+		return "", err
+	}
+	return accounts.NewToken(), nil
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level)) //nolint:errcheck // config.Load validated it
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	sub := "up"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	cfg, _, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+	}
+	defer db.Close()
+	m, err := database.Migrator(db)
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx); err != nil {
+		return err
+	}
+	switch sub {
+	case "up":
+		names, err := database.Migrate(ctx, db)
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(stdout, "database is up to date")
+		}
+		for _, n := range names {
+			fmt.Fprintln(stdout, "applied", n)
+		}
+	case "down":
+		group, err := m.Rollback(ctx)
+		if err != nil {
+			return err
+		}
+		if group.IsZero() {
+			fmt.Fprintln(stdout, "nothing to roll back")
+		}
+		for _, mig := range group.Migrations {
+			fmt.Fprintln(stdout, "rolled back", mig.Name+"_"+mig.Comment)
+		}
+	case "status":
+		ms, err := m.MigrationsWithStatus(ctx)
+		if err != nil {
+			return err
+		}
+		for _, mig := range ms {
+			state := "pending"
+			if mig.IsApplied() {
+				state = "applied " + mig.MigratedAt.UTC().Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(stdout, "%s_%s\t%s\n", mig.Name, mig.Comment, state)
+		}
+	default:
+		return usageError("migrate takes up, down or status")
+	}
+	return nil
+}
+
+func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError("user takes: create")
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	username := fs.String("username", "", "username")
+	email := fs.String("email", "", "email")
+	password := fs.String("password", "", "password")
+	role := fs.String("role", models.RoleMember, "member, moderator or admin")
+	dbURL := fs.String("database-url", "", "database URL (default: AGORA_DATABASE_URL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	var cfgArgs []string
+	if *dbURL != "" {
+		cfgArgs = []string{"--database-url", *dbURL}
+	}
+	cfg, _, err := config.Load(cfgArgs, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := accounts.New(db, nil).Register(ctx, accounts.RegisterInput{
+		Username: *username, Email: *email, Password: *password, AgeConfirmed: true, Role: *role,
+	})
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return usageError(ve.Error())
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (id %d)\n", u.Role, u.Username, u.ID)
+	return nil
+}

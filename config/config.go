@@ -1,0 +1,109 @@
+// Package config reads Agora's settings from environment variables, with
+// command-line flags overriding them, and rejects bad values by name.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting the server needs.
+type Config struct {
+	Addr           string        // AGORA_ADDR
+	DatabaseURL    string        // AGORA_DATABASE_URL; default sqlite under DataDir
+	DataDir        string        // AGORA_DATA_DIR
+	BaseURL        string        // AGORA_BASE_URL: public URL; https makes cookies Secure
+	SearchDir      string        // AGORA_SEARCH_DIR; default under DataDir
+	TrustedProxies []string      // AGORA_TRUSTED_PROXIES: comma-separated IPs/CIDRs allowed to set X-Forwarded-For
+	LogLevel       string        // AGORA_LOG_LEVEL: debug, info, warn, error
+	RateLimit      int           // AGORA_RATE_LIMIT: API requests per minute per client
+	ShutdownGrace  time.Duration // AGORA_SHUTDOWN_GRACE: time allowed for in-flight requests at shutdown
+}
+
+// Error names the setting that is wrong.
+type Error struct {
+	Var, Value, Why string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s=%q: %s", e.Var, e.Value, e.Why) }
+
+// Load reads getenv, then flags from args (which override), and validates.
+// Remaining positional arguments are returned.
+func Load(args []string, getenv func(string) string) (Config, []string, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var proxies, rate, grace string
+	fs := flag.NewFlagSet("agora", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.Addr, "addr", env("AGORA_ADDR", "127.0.0.1:3000"), "listen address")
+	fs.StringVar(&c.DataDir, "data-dir", env("AGORA_DATA_DIR", "data"), "data directory")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("AGORA_DATABASE_URL", ""), "sqlite://path or postgres://…")
+	fs.StringVar(&c.BaseURL, "base-url", env("AGORA_BASE_URL", ""), "public base URL")
+	fs.StringVar(&c.SearchDir, "search-dir", env("AGORA_SEARCH_DIR", ""), "search index directory")
+	fs.StringVar(&proxies, "trusted-proxies", env("AGORA_TRUSTED_PROXIES", ""), "trusted proxy IPs or CIDRs")
+	fs.StringVar(&c.LogLevel, "log-level", env("AGORA_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&rate, "rate-limit", env("AGORA_RATE_LIMIT", "600"), "API requests per minute per client")
+	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
+	if err := fs.Parse(args); err != nil {
+		return c, nil, fmt.Errorf("flags: %w", err)
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "agora.db")
+	}
+	if c.SearchDir == "" {
+		c.SearchDir = filepath.Join(c.DataDir, "search")
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return c, nil, &Error{"AGORA_DATABASE_URL", c.DatabaseURL, "scheme must be sqlite:// or postgres://"}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, nil, &Error{"AGORA_ADDR", c.Addr, "want host:port"}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, nil, &Error{"AGORA_BASE_URL", c.BaseURL, "want an absolute http(s) URL"}
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return c, nil, &Error{"AGORA_TRUSTED_PROXIES", p, "want an IP address or CIDR"}
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, nil, &Error{"AGORA_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error"}
+	}
+	if _, err := fmt.Sscan(rate, &c.RateLimit); err != nil || c.RateLimit < 1 {
+		return c, nil, &Error{"AGORA_RATE_LIMIT", rate, "want a positive whole number"}
+	}
+	d, err := time.ParseDuration(grace)
+	if err != nil || d < 0 {
+		return c, nil, &Error{"AGORA_SHUTDOWN_GRACE", grace, "want a duration like 15s"}
+	}
+	c.ShutdownGrace = d
+	return c, fs.Args(), nil
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -1,0 +1,166 @@
+// Package markup turns user-written Markdown into HTML that is safe to embed
+// in forum pages.
+//
+// Rendering is a three-step pipeline: goldmark converts Markdown (passing raw
+// HTML through), the bluemonday [Policy] sanitizes everything goldmark
+// produced, and a final tree pass balances the markup and removes elements the
+// policy left without their required attribute.
+package markup
+
+import (
+	"bytes"
+	"html"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	nethtml "golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// Version identifies the render+sanitize policy; stored with each post so
+// posts are re-rendered when it changes. Bump it whenever Render's output for
+// the same input may change.
+const Version = 1
+
+// linkRel is set on every link: user links must not pass ranking (nofollow,
+// ugc) nor get a handle on the forum window (noopener).
+const linkRel = "nofollow ugc noopener"
+
+var markdown = sync.OnceValue(func() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(
+			// Alignment as align="…" rather than style="text-align:…", since
+			// the policy never allows style.
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough,
+			extension.Linkify,
+			extension.TaskList,
+		),
+		goldmark.WithRendererOptions(
+			gmhtml.WithHardWraps(),
+			// Raw HTML and every URL pass through: the policy is the one guard.
+			gmhtml.WithUnsafe(),
+		),
+	)
+})
+
+// Render converts Markdown to sanitized HTML. It never returns HTML that
+// contains script, on* attributes, style, or non-allow-listed URL schemes.
+// Every link carries rel="nofollow ugc noopener".
+func Render(src string) string {
+	// PostgreSQL rejects NUL bytes and invalid UTF-8 in text columns.
+	src = strings.ReplaceAll(src, "\x00", "")
+	if !utf8.ValidString(src) {
+		src = strings.ToValidUTF8(src, "\uFFFD")
+	}
+	out, err := render(src)
+	if err != nil {
+		// Only markup nested deeper than x/net/html accepts (512 open
+		// elements) gets here; degrade to plain text rather than lose the post.
+		return html.EscapeString(src)
+	}
+	return out
+}
+
+func render(src string) (string, error) {
+	var md bytes.Buffer
+	if err := markdown().Convert([]byte(src), &md); err != nil {
+		return "", err
+	}
+	clean := postPolicy().SanitizeReader(&md)
+	size := clean.Len() // parsing drains the buffer
+
+	// Re-parsing also balances the markup: bluemonday passes unclosed tags
+	// through, and an unclosed <a> or <iframe> would swallow or restyle the
+	// rest of the page the post is embedded in.
+	root := &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := nethtml.ParseFragment(clean, root)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range nodes {
+		root.AppendChild(n)
+	}
+	tidy(root)
+
+	var out strings.Builder
+	out.Grow(size)
+	for n := range root.ChildNodes() {
+		if err := nethtml.Render(&out, n); err != nil {
+			return "", err
+		}
+	}
+	return out.String(), nil
+}
+
+// tidy fixes up what an allow-list policy cannot express. bluemonday keeps an
+// element after stripping a bad attribute, so an <img> or <iframe> whose src
+// was rejected, or an <input> whose type was, would survive as an empty (or,
+// for input, a text-field) shell; those are removed, and a link whose href was
+// rejected is unwrapped. Surviving links get linkRel.
+func tidy(parent *nethtml.Node) {
+	for n := parent.FirstChild; n != nil; {
+		next := n.NextSibling
+		if n.Type == nethtml.ElementNode {
+			tidy(n)
+			switch n.DataAtom {
+			case atom.Img:
+				if _, ok := attr(n, "src"); !ok {
+					parent.RemoveChild(n)
+				}
+			case atom.Iframe:
+				if _, ok := attr(n, "src"); !ok {
+					parent.RemoveChild(n)
+					break
+				}
+				// Fallback content is never shown for an embed.
+				for n.FirstChild != nil {
+					n.RemoveChild(n.FirstChild)
+				}
+			case atom.Input:
+				if t, _ := attr(n, "type"); t != "checkbox" {
+					parent.RemoveChild(n)
+				} else if _, ok := attr(n, "disabled"); !ok {
+					// Posts are read-only; a clickable checkbox would mislead.
+					n.Attr = append(n.Attr, nethtml.Attribute{Key: "disabled"})
+				}
+			case atom.A:
+				if _, ok := attr(n, "href"); ok {
+					setAttr(n, "rel", linkRel)
+				} else {
+					// A link whose href was rejected keeps its text only.
+					for n.FirstChild != nil {
+						c := n.FirstChild
+						n.RemoveChild(c)
+						parent.InsertBefore(c, n)
+					}
+					parent.RemoveChild(n)
+				}
+			}
+		}
+		n = next
+	}
+}
+
+func attr(n *nethtml.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func setAttr(n *nethtml.Node, key, val string) {
+	for i, a := range n.Attr {
+		if a.Key == key {
+			n.Attr[i].Val = val
+			return
+		}
+	}
+	n.Attr = append(n.Attr, nethtml.Attribute{Key: key, Val: val})
+}

@@ -1,0 +1,48 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Category groups topics; archived categories are read-only and hidden from lists.
+type Category struct {
+	bun.BaseModel `bun:"table:categories"`
+
+	ID            int64     `bun:"id,pk,autoincrement" json:"id"`
+	Name          string    `bun:"name" json:"name"`
+	Slug          string    `bun:"slug" json:"slug"`
+	Description   string    `bun:"description" json:"description"`
+	Color         string    `bun:"color" json:"color"`
+	Position      int       `bun:"position" json:"position"`
+	Archived      bool      `bun:"archived" json:"archived"`
+	FlagThreshold *int      `bun:"flag_threshold" json:"-"`
+	TopicCount    int       `bun:"topic_count" json:"topic_count"`
+	PostCount     int       `bun:"post_count" json:"post_count"`
+	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt     time.Time `bun:"updated_at" json:"updated_at"`
+}
+
+// ListCategories returns categories in display order; archived ones only when asked.
+func ListCategories(ctx context.Context, db bun.IDB, withArchived bool) ([]*Category, error) {
+	var cats []*Category
+	q := db.NewSelect().Model(&cats).Order("position", "id")
+	if !withArchived {
+		q.Where("archived = ?", false)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err, "list categories")
+	}
+	return cats, nil
+}
+
+// CreateCategory inserts c; a taken slug is a *ConflictError.
+func CreateCategory(ctx context.Context, db bun.IDB, c *Category) error {
+	_, err := db.NewInsert().Model(c).Returning("id").Exec(ctx)
+	if IsUniqueViolation(err) {
+		return &ConflictError{Field: "slug", Message: "a category with that slug exists"}
+	}
+	return notFound(err, "create category")
+}

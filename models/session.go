@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Session is a signed-in browser. The cookie holds a random id; only its hash is stored.
+type Session struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	UserID     int64     `bun:"user_id"`
+	TokenHash  string    `bun:"token_hash"`
+	CSRFToken  string    `bun:"csrf_token"`
+	IP         string    `bun:"ip"`
+	UserAgent  string    `bun:"user_agent"`
+	CreatedAt  time.Time `bun:"created_at"`
+	LastSeenAt time.Time `bun:"last_seen_at"`
+	ExpiresAt  time.Time `bun:"expires_at"`
+}
+
+// APIToken is a bearer token for API clients; only its hash is stored.
+type APIToken struct {
+	bun.BaseModel `bun:"table:api_tokens"`
+
+	ID         int64      `bun:"id,pk,autoincrement"`
+	UserID     int64      `bun:"user_id"`
+	TokenHash  string     `bun:"token_hash"`
+	Name       string     `bun:"name"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	ExpiresAt  *time.Time `bun:"expires_at"`
+}
+
+// CreateSession inserts s.
+func CreateSession(ctx context.Context, db bun.IDB, s *Session) error {
+	_, err := db.NewInsert().Model(s).Returning("id").Exec(ctx)
+	return notFound(err, "create session")
+}
+
+// SessionByTokenHash returns the unexpired session with that token hash, or ErrNotFound.
+func SessionByTokenHash(ctx context.Context, db bun.IDB, hash string, now time.Time) (*Session, error) {
+	s := new(Session)
+	err := db.NewSelect().Model(s).Where("token_hash = ?", hash).Where("expires_at > ?", now).Scan(ctx)
+	return s, notFound(err, "load session")
+}
+
+// TouchSession records activity and slides the expiry forward.
+func TouchSession(ctx context.Context, db bun.IDB, id int64, now, expires time.Time) error {
+	_, err := db.NewUpdate().Model((*Session)(nil)).Set("last_seen_at = ?", now).Set("expires_at = ?", expires).
+		Where("id = ?", id).Exec(ctx)
+	return notFound(err, "touch session")
+}
+
+// DeleteSession removes the session with that token hash (sign-out).
+func DeleteSession(ctx context.Context, db bun.IDB, hash string) error {
+	_, err := db.NewDelete().Model((*Session)(nil)).Where("token_hash = ?", hash).Exec(ctx)
+	return notFound(err, "delete session")
+}
+
+// DeleteExpiredSessions removes sessions that ended before now.
+func DeleteExpiredSessions(ctx context.Context, db bun.IDB, now time.Time) (int64, error) {
+	res, err := db.NewDelete().Model((*Session)(nil)).Where("expires_at <= ?", now).Exec(ctx)
+	if err != nil {
+		return 0, notFound(err, "delete expired sessions")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// CreateAPIToken inserts t.
+func CreateAPIToken(ctx context.Context, db bun.IDB, t *APIToken) error {
+	_, err := db.NewInsert().Model(t).Returning("id").Exec(ctx)
+	return notFound(err, "create api token")
+}
+
+// APITokenByHash returns the unexpired token with that hash, or ErrNotFound.
+func APITokenByHash(ctx context.Context, db bun.IDB, hash string, now time.Time) (*APIToken, error) {
+	t := new(APIToken)
+	err := db.NewSelect().Model(t).Where("token_hash = ?", hash).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("expires_at IS NULL").WhereOr("expires_at > ?", now)
+		}).Scan(ctx)
+	return t, notFound(err, "load api token")
+}
+
+// DeleteAPIToken revokes the token with that hash.
+func DeleteAPIToken(ctx context.Context, db bun.IDB, hash string) error {
+	_, err := db.NewDelete().Model((*APIToken)(nil)).Where("token_hash = ?", hash).Exec(ctx)
+	return notFound(err, "delete api token")
+}

@@ -1,0 +1,169 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Roles, from least to most powerful.
+const (
+	RoleMember    = "member"
+	RoleModerator = "moderator"
+	RoleAdmin     = "admin"
+)
+
+// ValidRole reports whether r is one of the three roles.
+func ValidRole(r string) bool {
+	return r == RoleMember || r == RoleModerator || r == RoleAdmin
+}
+
+// User is a member account. The stable identity is ID; username and email may change.
+type User struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID              int64      `bun:"id,pk,autoincrement" json:"id"`
+	Username        string     `bun:"username" json:"username"`
+	Email           string     `bun:"email" json:"email,omitempty"`
+	DisplayName     string     `bun:"display_name" json:"display_name"`
+	PasswordHash    string     `bun:"password_hash" json:"-"`
+	Role            string     `bun:"role" json:"role"`
+	Level           int        `bun:"level" json:"level"`
+	BadgeCount      int        `bun:"badge_count" json:"badge_count"`
+	TopicCount      int        `bun:"topic_count" json:"topic_count"`
+	PostCount       int        `bun:"post_count" json:"post_count"`
+	LikesReceived   int        `bun:"likes_received" json:"likes_received"`
+	LikesGiven      int        `bun:"likes_given" json:"likes_given"`
+	FlagsAgreed     int        `bun:"flags_agreed" json:"-"`
+	FlagsDisagreed  int        `bun:"flags_disagreed" json:"-"`
+	Company         string     `bun:"company" json:"company,omitempty"`
+	Bio             string     `bun:"bio" json:"bio,omitempty"`
+	SuspendedUntil  *time.Time `bun:"suspended_until" json:"suspended_until"`
+	SuspendedReason string     `bun:"suspended_reason" json:"-"`
+	CreatedAt       time.Time  `bun:"created_at" json:"created_at"`
+	UpdatedAt       time.Time  `bun:"updated_at" json:"-"`
+	LastSeenAt      *time.Time `bun:"last_seen_at" json:"last_seen_at,omitempty"`
+	DeletedAt       *time.Time `bun:"deleted_at" json:"-"`
+}
+
+// IndefiniteSuspension is stored in suspended_until for a suspension without an
+// end, so one indexed column answers "is this member suspended now".
+var IndefiniteSuspension = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// IsStaff reports whether u is a moderator or an admin.
+func (u *User) IsStaff() bool {
+	return u != nil && (u.Role == RoleModerator || u.Role == RoleAdmin)
+}
+
+// IsAdmin reports whether u is an admin.
+func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
+
+// Name is what pages show: the display name, or the username without one.
+func (u *User) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+// Suspension returns a *SuspendedError when u is suspended at now, nil otherwise.
+func (u *User) Suspension(now time.Time) error {
+	if u.SuspendedUntil == nil || !u.SuspendedUntil.After(now) {
+		return nil
+	}
+	e := &SuspendedError{Reason: u.SuspendedReason}
+	if u.SuspendedUntil.Before(IndefiniteSuspension) {
+		until := *u.SuspendedUntil
+		e.Until = &until
+	}
+	return e
+}
+
+// CreateUser inserts u. A taken username or email is a *ConflictError naming the field.
+func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
+	taken, err := db.NewSelect().Model((*User)(nil)).
+		Column("username", "email").
+		Where("lower(username) = ? OR lower(email) = ?", strings.ToLower(u.Username), strings.ToLower(u.Email)).
+		Limit(1).Exists(ctx)
+	if err != nil {
+		return notFound(err, "check user")
+	}
+	if !taken {
+		_, err = db.NewInsert().Model(u).Returning("id").Exec(ctx)
+		if err == nil {
+			return nil
+		}
+		if !IsUniqueViolation(err) {
+			return notFound(err, "insert user")
+		}
+	}
+	// Tell which field clashed; a lost race lands here too.
+	if _, err := UserByUsername(ctx, db, u.Username); err == nil {
+		return &ConflictError{Field: "username", Message: "that username is taken"}
+	}
+	return &ConflictError{Field: "email", Message: "an account with that email already exists"}
+}
+
+// UserByID returns the user or ErrNotFound.
+func UserByID(ctx context.Context, db bun.IDB, id int64) (*User, error) {
+	u := new(User)
+	err := db.NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
+	return u, notFound(err, "load user")
+}
+
+// UserByUsername returns the user with that username (any case) or ErrNotFound.
+func UserByUsername(ctx context.Context, db bun.IDB, username string) (*User, error) {
+	u := new(User)
+	err := db.NewSelect().Model(u).Where("lower(username) = ?", strings.ToLower(username)).Scan(ctx)
+	return u, notFound(err, "load user")
+}
+
+// UserByLogin returns the user whose username or email is login, or ErrNotFound.
+func UserByLogin(ctx context.Context, db bun.IDB, login string) (*User, error) {
+	col := "username"
+	if strings.Contains(login, "@") {
+		col = "email"
+	}
+	u := new(User)
+	err := db.NewSelect().Model(u).
+		Where("lower(?) = ?", bun.Ident(col), strings.ToLower(login)).
+		Where("deleted_at IS NULL").Scan(ctx)
+	return u, notFound(err, "load user")
+}
+
+// UsersByIDs returns the users with those ids, keyed by id: one query for a page's authors.
+func UsersByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*User, error) {
+	out := make(map[int64]*User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var users []*User
+	if err := db.NewSelect().Model(&users).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, notFound(err, "load users")
+	}
+	for _, u := range users {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
+// AdminExists reports whether any admin account exists.
+func AdminExists(ctx context.Context, db bun.IDB) (bool, error) {
+	ok, err := db.NewSelect().Model((*User)(nil)).Where("role = ?", RoleAdmin).Where("deleted_at IS NULL").Exists(ctx)
+	return ok, notFound(err, "check admin")
+}
+
+// SetUserRole changes a user's role.
+func SetUserRole(ctx context.Context, db bun.IDB, id int64, role string, now time.Time) error {
+	res, err := db.NewUpdate().Model((*User)(nil)).Set("role = ?", role).Set("updated_at = ?", now).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return notFound(err, "set role")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(ErrNotFound, "set role")
+	}
+	return nil
+}
