@@ -19,6 +19,7 @@ import (
 	"agora/accounts"
 	"agora/assets"
 	"agora/config"
+	"agora/forum"
 	"agora/models"
 	"agora/templates"
 )
@@ -33,12 +34,16 @@ type Deps struct {
 	SetupToken string
 	// AuthRateLimit is sign-in and registration attempts per minute per IP (0: 20).
 	AuthRateLimit int
+	// Views buffers topic view counts; the caller runs its flush loop (nil: one is made, never flushed).
+	Views *forum.ViewCounter
 }
 
 // server carries the dependencies into the handlers.
 type server struct {
 	Deps
 	accounts *accounts.Service
+	forum    *forum.Service
+	views    *forum.ViewCounter
 	assets   *assets.Assets
 
 	nameMu    sync.Mutex
@@ -61,7 +66,10 @@ func New(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), assets: a}
+	if d.Views == nil {
+		d.Views = forum.NewViewCounter(d.DB, d.Now)
+	}
+	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now), views: d.Views, assets: a}
 
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFuncMap(s.templateFuncs())

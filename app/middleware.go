@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -129,6 +131,26 @@ func requireUser(c *fiber.Ctx) error {
 		return models.ErrUnauthenticated
 	}
 	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
+}
+
+// requireAdmin lets only admins through.
+func requireAdmin(c *fiber.Ctx) error {
+	if u := currentUser(c); u == nil {
+		return requireUser(c)
+	} else if !u.IsAdmin() {
+		return models.ErrForbidden
+	}
+	return c.Next()
+}
+
+// viewerKey identifies a reader for view counting: the member, or a hash of
+// the address so raw IPs are never stored.
+func viewerKey(c *fiber.Ctx) string {
+	if u := currentUser(c); u != nil {
+		return "u" + strconv.FormatInt(u.ID, 10)
+	}
+	sum := sha256.Sum256([]byte(c.IP()))
+	return "a" + hex.EncodeToString(sum[:8])
 }
 
 // csrfToken returns the token forms must echo: the session's when signed in,

@@ -13,41 +13,42 @@ type topicRow struct {
 	Author   *models.User
 }
 
-type homeData struct {
-	Categories []*models.Category
+// topicListPage is one page of a topic list with what the page shows around it.
+type topicListPage struct {
 	Topics     []topicRow
 	Total      int
+	Page       int
+	Pages      int
+	Filter     string
+	Category   *models.Category   // nil: every category
+	Categories []*models.Category // for the sidebar and the rows
+	BaseURL    string             // the list's path, for filter and page links
 }
 
-// home: GET / — categories and the latest topics.
-func (s *server) home(c *fiber.Ctx) error {
+// topicList loads a page of topics with their categories and authors: three queries.
+func (s *server) topicList(c *fiber.Ctx, o models.TopicListOptions) (*topicListPage, error) {
 	ctx := c.UserContext()
-	cats, err := models.ListCategories(ctx, s.DB, false)
+	cats, err := models.ListCategories(ctx, s.DB, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	topics, total, err := models.LatestTopics(ctx, s.DB, models.TopicListOptions{Page: 1, PerPage: 20})
+	topics, total, err := models.ListTopics(ctx, s.DB, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rows, err := s.topicRows(c, topics, cats)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "home", "", homeData{Categories: cats, Topics: rows, Total: total})
-}
-
-// topicRows attaches categories and authors to topics with one user query.
-func (s *server) topicRows(c *fiber.Ctx, topics []*models.Topic, cats []*models.Category) ([]topicRow, error) {
 	byID := make(map[int64]*models.Category, len(cats))
+	visible := cats[:0:0]
 	for _, cat := range cats {
 		byID[cat.ID] = cat
+		if !cat.Archived {
+			visible = append(visible, cat)
+		}
 	}
 	ids := make([]int64, 0, len(topics))
 	for _, t := range topics {
 		ids = append(ids, t.UserID)
 	}
-	users, err := models.UsersByIDs(c.UserContext(), s.DB, ids)
+	users, err := models.UsersByIDs(ctx, s.DB, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,39 @@ func (s *server) topicRows(c *fiber.Ctx, topics []*models.Topic, cats []*models.
 	for i, t := range topics {
 		rows[i] = topicRow{Topic: t, Category: byID[t.CategoryID], Author: users[t.UserID]}
 	}
-	return rows, nil
+	return &topicListPage{Topics: rows, Total: total, Page: o.Page, Pages: max(1, (total+o.PerPage-1)/o.PerPage),
+		Filter: o.Filter, Category: byID[o.CategoryID], Categories: visible}, nil
+}
+
+// home: GET / — categories and the latest topics, with the list filters.
+func (s *server) home(c *fiber.Ctx) error {
+	return s.listPage(c, 0, "/", "")
+}
+
+// categoryPage: GET /c/{slug}.
+func (s *server) categoryPage(c *fiber.Ctx) error {
+	cat, err := models.CategoryBySlug(c.UserContext(), s.DB, c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	return s.listPage(c, cat.ID, "/c/"+cat.Slug, cat.Name)
+}
+
+func (s *server) listPage(c *fiber.Ctx, categoryID int64, base, title string) error {
+	o, err := listOptions(c, int(categoryID))
+	if err != nil {
+		return err
+	}
+	o.PerPage = 30
+	page, err := s.topicList(c, o)
+	if err != nil {
+		return err
+	}
+	if o.Page > page.Pages {
+		return models.ErrNotFound
+	}
+	page.BaseURL = base
+	return s.render(c, "home", title, page)
 }
 
 // profile: GET /u/{username}.

@@ -55,8 +55,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stderr, "agora: "+err.Error())
 	var ue usageError
 	var ce *config.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, errStartup) {
-		if errors.As(err, &ue) {
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, config.ErrBadFlag) || errors.Is(err, errStartup) {
+		if errors.As(err, &ue) || errors.Is(err, config.ErrBadFlag) {
 			fmt.Fprintln(stderr, usage)
 		}
 		return 2
@@ -122,11 +122,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("%w: AGORA_ADDR=%s: %v", errStartup, cfg.Addr, err)
 	}
-	log.Info("agora listening", "addr", ln.Addr().String(), "url", cfg.BaseURL,
+	baseURL := cfg.BaseURL
+	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" && baseURL == "http://"+cfg.Addr {
+		// No AGORA_BASE_URL and a port picked by the system: link to where we really listen.
+		baseURL = "http://" + ln.Addr().String()
+	}
+	log.Info("agora listening", "addr", ln.Addr().String(), "url", baseURL,
 		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL))
 	if setupToken != "" {
 		log.Warn("no admin account yet: open the one-time setup link to create it",
-			"url", cfg.BaseURL+"/setup?token="+setupToken)
+			"url", baseURL+"/setup?token="+setupToken)
 	}
 
 	served := make(chan error, 1)

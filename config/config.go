@@ -3,12 +3,14 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +35,10 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s=%q: %s", e.Var, e.Value, e.Why) }
 
+// ErrBadFlag wraps a command line that does not parse (an unknown flag, a
+// flag without its value): a usage error, like a bad setting.
+var ErrBadFlag = errors.New("bad command-line flag")
+
 // Load reads getenv, then flags from args (which override), and validates.
 // Remaining positional arguments are returned.
 func Load(args []string, getenv func(string) string) (Config, []string, error) {
@@ -56,7 +62,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs.StringVar(&rate, "rate-limit", env("AGORA_RATE_LIMIT", "600"), "API requests per minute per client")
 	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
 	if err := fs.Parse(args); err != nil {
-		return c, nil, fmt.Errorf("flags: %w", err)
+		return c, nil, fmt.Errorf("%w: %v", ErrBadFlag, err)
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "agora.db")
@@ -74,10 +80,13 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, nil, &Error{"AGORA_BASE_URL", c.BaseURL, "want an absolute http(s) URL"}
 	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	// Schemes are case-insensitive; keep the lower-case one so that
+	// SecureCookies and the links built from BaseURL agree.
+	c.BaseURL = u.Scheme + strings.TrimRight(c.BaseURL[len(u.Scheme):], "/")
 	for _, p := range strings.Split(proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -94,7 +103,8 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	default:
 		return c, nil, &Error{"AGORA_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error"}
 	}
-	if _, err := fmt.Sscan(rate, &c.RateLimit); err != nil || c.RateLimit < 1 {
+	// strconv, not fmt.Sscan: Sscan would read "10abc" as 10 and "1.5" as 1.
+	if c.RateLimit, err = strconv.Atoi(strings.TrimSpace(rate)); err != nil || c.RateLimit < 1 {
 		return c, nil, &Error{"AGORA_RATE_LIMIT", rate, "want a positive whole number"}
 	}
 	d, err := time.ParseDuration(grace)

@@ -46,3 +46,33 @@ func CreateCategory(ctx context.Context, db bun.IDB, c *Category) error {
 	}
 	return notFound(err, "create category")
 }
+
+// CategoryByID returns the category or ErrNotFound.
+func CategoryByID(ctx context.Context, db bun.IDB, id int64) (*Category, error) {
+	c := new(Category)
+	err := db.NewSelect().Model(c).Where("id = ?", id).Scan(ctx)
+	return c, notFound(err, "load category")
+}
+
+// CategoryBySlug returns the category or ErrNotFound.
+func CategoryBySlug(ctx context.Context, db bun.IDB, slug string) (*Category, error) {
+	c := new(Category)
+	err := db.NewSelect().Model(c).Where("slug = ?", slug).Scan(ctx)
+	return c, notFound(err, "load category")
+}
+
+// UpdateCategory writes every editable column of c; a taken slug is a *ConflictError.
+func UpdateCategory(ctx context.Context, db bun.IDB, c *Category) error {
+	res, err := db.NewUpdate().Model(c).Column("name", "slug", "description", "color", "position", "archived", "updated_at").
+		WherePK().Exec(ctx)
+	if IsUniqueViolation(err) {
+		return &ConflictError{Field: "slug", Message: "a category with that slug exists"}
+	}
+	if err != nil {
+		return notFound(err, "update category")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(ErrNotFound, "update category")
+	}
+	return nil
+}

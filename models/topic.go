@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -30,26 +31,82 @@ type Topic struct {
 	UpdatedAt      time.Time  `bun:"updated_at" json:"updated_at"`
 }
 
+// Topic list filters.
+const (
+	FilterLatest     = "latest"
+	FilterUnanswered = "unanswered"
+	FilterSolved     = "solved"
+	FilterTop        = "top"
+)
+
+// ValidFilter reports whether f names a topic list.
+func ValidFilter(f string) bool {
+	return f == FilterLatest || f == FilterUnanswered || f == FilterSolved || f == FilterTop
+}
+
 // TopicListOptions selects a page of a topic list.
 type TopicListOptions struct {
-	CategoryID int64 // 0: every category
-	Page       int   // from 1
+	CategoryID int64  // 0: every category that is not archived
+	Filter     string // one of the Filter constants; empty means latest
+	Page       int    // from 1
 	PerPage    int
 }
 
-// LatestTopics returns a page of visible topics by last activity (pinned first) and the total.
-func LatestTopics(ctx context.Context, db bun.IDB, o TopicListOptions) ([]*Topic, int, error) {
+// ListTopics returns a page of visible topics and the list's total. Each
+// filter is served by its own partial index (see the init migration).
+func ListTopics(ctx context.Context, db bun.IDB, o TopicListOptions) ([]*Topic, int, error) {
 	var topics []*Topic
 	q := db.NewSelect().Model(&topics).Where("topic.removed_at IS NULL").
-		Where("topic.category_id IN (SELECT id FROM categories WHERE archived = ?)", false).
-		OrderExpr("topic.pinned DESC, topic.last_posted_at DESC, topic.id DESC").
 		Limit(int64(o.PerPage)).Offset(int64((o.Page - 1) * o.PerPage))
 	if o.CategoryID != 0 {
 		q.Where("topic.category_id = ?", o.CategoryID)
+	} else {
+		q.Where("topic.category_id NOT IN (SELECT id FROM categories WHERE archived = ?)", true)
+	}
+	switch o.Filter {
+	case FilterUnanswered:
+		q.Where("topic.reply_count = 0").OrderExpr("topic.created_at DESC, topic.id DESC")
+	case FilterSolved:
+		q.Where("topic.solved_post_id IS NOT NULL").OrderExpr("topic.last_posted_at DESC, topic.id DESC")
+	case FilterTop:
+		q.OrderExpr("topic.like_count DESC, topic.id DESC")
+	default:
+		if o.CategoryID != 0 {
+			q.OrderExpr("topic.category_id, topic.pinned DESC, topic.last_posted_at DESC, topic.id DESC")
+		} else {
+			q.OrderExpr("topic.pinned DESC, topic.last_posted_at DESC, topic.id DESC")
+		}
 	}
 	total, err := q.ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, notFound(err, "list topics")
 	}
 	return topics, int(total), nil
+}
+
+// TopicByID returns the topic (removed ones too) or ErrNotFound.
+func TopicByID(ctx context.Context, db bun.IDB, id int64) (*Topic, error) {
+	t := new(Topic)
+	err := db.NewSelect().Model(t).Where("id = ?", id).Scan(ctx)
+	return t, notFound(err, "load topic")
+}
+
+// SimilarTopics returns up to limit visible topics whose titles contain every
+// word of title (longest words first, at most three), newest first.
+func SimilarTopics(ctx context.Context, db bun.IDB, words []string, limit int) ([]*Topic, error) {
+	var topics []*Topic
+	if len(words) == 0 {
+		return topics, nil
+	}
+	q := db.NewSelect().Model(&topics).Column("id", "title", "slug", "reply_count", "solved_post_id", "category_id", "last_posted_at").
+		Where("removed_at IS NULL").OrderExpr("last_posted_at DESC").Limit(int64(limit))
+	for _, w := range words {
+		q.Where("lower(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(w)+"%")
+	}
+	return topics, notFound(q.Scan(ctx), "similar topics")
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer("\\", "\\\\", "%", "\\%", "_", "\\_")
+	return r.Replace(strings.ToLower(s))
 }
