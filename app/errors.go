@@ -37,6 +37,7 @@ func classify(err error) (int, apiErrorBody) {
 	var ce *models.ConflictError
 	var se *models.SuspendedError
 	var fe *fiber.Error
+	var fbe *models.ForbiddenError
 	switch {
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, apiErrorBody{Code: "validation_failed", Message: "some fields need attention", Fields: ve.Fields}
@@ -48,6 +49,8 @@ func classify(err error) (int, apiErrorBody) {
 		return http.StatusConflict, b
 	case errors.As(err, &se):
 		return http.StatusForbidden, apiErrorBody{Code: "account_suspended", Message: se.Error(), Until: se.Until}
+	case errors.As(err, &fbe):
+		return http.StatusForbidden, apiErrorBody{Code: fbe.Code, Message: fbe.Message}
 	case errors.Is(err, accounts.ErrBadCredentials):
 		return http.StatusUnauthorized, apiErrorBody{Code: "invalid_credentials", Message: err.Error()}
 	case errors.Is(err, models.ErrUnauthenticated):

@@ -21,10 +21,10 @@ import (
 )
 
 const (
-	sessionCookie = "agora_session"
+	sessionCookie  = "agora_session"
 	anonCSRFCookie = "agora_csrf"
-	csrfHeader    = "X-CSRF-Token"
-	csrfField     = "_csrf"
+	csrfHeader     = "X-CSRF-Token"
+	csrfField      = "_csrf"
 )
 
 // Locals keys.

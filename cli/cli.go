@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -19,12 +21,14 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/database"
+	"agora/forum"
 	"agora/models"
 )
 
 const usage = `usage: agora [serve] [flags]
        agora migrate [up|down|status]
        agora user create --username U --email E --password P [--role member|moderator|admin]
+       agora seed --demo | --topics N --replies M --users U [--seed S]
 
 Settings come from AGORA_* environment variables; flags (--addr, --database-url,
 --data-dir, --base-url, …) override them. See README.md.`
@@ -32,7 +36,7 @@ Settings come from AGORA_* environment variables; flags (--addr, --database-url,
 // Run executes the command in args and returns the process exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -43,13 +47,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCmd(ctx, args, getenv, stdout)
 	case "user":
 		err = userCmd(ctx, args, getenv, stdout)
-	case "help", "-h", "--help":
+	case "seed":
+		err = seedCmd(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
 	default:
 		err = usageError("unknown command " + cmd)
 	}
 	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) { // `agora serve -h`: asked for, not a mistake
+		fmt.Fprintln(stdout, usage)
 		return 0
 	}
 	fmt.Fprintln(stderr, "agora: "+err.Error())
@@ -114,7 +124,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken})
+	views := forum.NewViewCounter(db, nil)
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	workers := startBackground(background, db, views, log)
+	defer func() { stopBackground(); workers.Wait() }()
+
+	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken, Views: views})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errStartup, err)
 	}
@@ -147,6 +162,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startBackground runs the server's background work until ctx ends: the
+// view-count flusher and the re-rendering of posts made by an older markup policy.
+func startBackground(ctx context.Context, db *bun.DB, views *forum.ViewCounter, log *slog.Logger) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		views.Run(ctx, 5*time.Second, func(err error) { log.Error("flush view counts", "err", err) })
+	})
+	wg.Go(func() {
+		n, err := forum.New(db, nil).RerenderStale(ctx, 500)
+		if err != nil && ctx.Err() == nil {
+			log.Error("re-render posts", "err", err)
+		}
+		if n > 0 {
+			log.Info("re-rendered posts for the current markup policy", "posts", n)
+		}
+	})
+	return &wg
 }
 
 // setupToken returns a fresh one-time token while no admin exists, else "".

@@ -62,7 +62,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs.StringVar(&rate, "rate-limit", env("AGORA_RATE_LIMIT", "600"), "API requests per minute per client")
 	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
 	if err := fs.Parse(args); err != nil {
-		return c, nil, fmt.Errorf("%w: %v", ErrBadFlag, err)
+		return c, nil, fmt.Errorf("%w: %w", ErrBadFlag, err) // errors.Is(err, flag.ErrHelp) for -h
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "agora.db")

@@ -28,11 +28,14 @@ const (
 	PerPage = 20
 )
 
-// ErrLocked: the topic takes no new replies.
-var ErrLocked = fmt.Errorf("this topic is locked: %w", models.ErrForbidden)
-
-// ErrOwnPost: members cannot like their own posts.
-var ErrOwnPost = fmt.Errorf("you cannot like your own post: %w", models.ErrForbidden)
+var (
+	// ErrLocked: the topic takes no new replies.
+	ErrLocked error = &models.ForbiddenError{Code: "topic_locked", Message: "this topic is locked and takes no new replies"}
+	// ErrOwnPost: members cannot like their own posts.
+	ErrOwnPost error = &models.ForbiddenError{Code: "own_post", Message: "you cannot like your own post"}
+	// errPostRemoved: a removed post cannot be edited by its author.
+	errPostRemoved error = &models.ForbiddenError{Code: "post_removed", Message: "a moderator removed this post; it can no longer be edited"}
+)
 
 // Service is the forum logic over one database.
 type Service struct {
@@ -265,7 +268,7 @@ func (s *Service) canEdit(u *models.User, p *models.Post) error {
 		return models.ErrForbidden
 	}
 	if p.RemovedAt != nil {
-		return fmt.Errorf("post removed by a moderator: %w", models.ErrForbidden)
+		return errPostRemoved
 	}
 	return u.Suspension(s.now())
 }
@@ -461,7 +464,7 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 }
 
 // Slugify makes a URL slug from a title: lower-case ASCII letters and digits
-// joined by dashes, at most 80 characters; "topic" when nothing is left.
+// joined by dashes, cut at a word to at most 80 characters; "topic" when nothing is left.
 func Slugify(title string) string {
 	var b strings.Builder
 	dash := false
@@ -477,12 +480,18 @@ func Slugify(title string) string {
 		default:
 			dash = true
 		}
-		if b.Len() >= 80 {
-			break
+	}
+	slug := b.String()
+	if len(slug) > 80 {
+		slug = slug[:81]
+		if i := strings.LastIndexByte(slug, '-'); i > 0 {
+			slug = slug[:i]
+		} else {
+			slug = slug[:80]
 		}
 	}
-	if b.Len() == 0 {
+	if slug == "" {
 		return "topic"
 	}
-	return strings.TrimRight(b.String(), "-")
+	return slug
 }

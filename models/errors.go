@@ -108,3 +108,12 @@ func IsUniqueViolation(err error) bool {
 
 // IsNotFound reports whether err is (or wraps) ErrNotFound.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// ForbiddenError is an ErrForbidden that tells the client why, with a stable code.
+type ForbiddenError struct {
+	Code    string
+	Message string
+}
+
+func (e *ForbiddenError) Error() string { return e.Message }
+func (e *ForbiddenError) Unwrap() error { return ErrForbidden }

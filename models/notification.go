@@ -39,7 +39,7 @@ func CreateNotification(ctx context.Context, db bun.IDB, n *Notification) error 
 func ListNotifications(ctx context.Context, db bun.IDB, userID int64, page, perPage int) ([]*Notification, int, error) {
 	var ns []*Notification
 	total, err := db.NewSelect().Model(&ns).Where("user_id = ?", userID).OrderExpr("id DESC").
-		Limit(int64(perPage)).Offset(int64((page-1)*perPage)).ScanAndCount(ctx)
+		Limit(int64(perPage)).Offset(int64((page - 1) * perPage)).ScanAndCount(ctx)
 	return ns, int(total), notFound(err, "list notifications")
 }
 

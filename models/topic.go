@@ -91,18 +91,24 @@ func TopicByID(ctx context.Context, db bun.IDB, id int64) (*Topic, error) {
 	return t, notFound(err, "load topic")
 }
 
-// SimilarTopics returns up to limit visible topics whose titles contain every
-// word of title (longest words first, at most three), newest first.
+// SimilarTopics returns up to limit visible topics whose titles contain any
+// of words, those matching the most words first, then the most recent.
+// A title scan: the search index replaces it when available.
 func SimilarTopics(ctx context.Context, db bun.IDB, words []string, limit int) ([]*Topic, error) {
 	var topics []*Topic
 	if len(words) == 0 {
 		return topics, nil
 	}
 	q := db.NewSelect().Model(&topics).Column("id", "title", "slug", "reply_count", "solved_post_id", "category_id", "last_posted_at").
-		Where("removed_at IS NULL").OrderExpr("last_posted_at DESC").Limit(int64(limit))
-	for _, w := range words {
-		q.Where("lower(title) LIKE ? ESCAPE '\\'", "%"+escapeLike(w)+"%")
+		Where("removed_at IS NULL").Limit(int64(limit))
+	score := make([]string, len(words))
+	args := make([]any, len(words))
+	for i, w := range words {
+		score[i] = "CASE WHEN lower(title) LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END"
+		args[i] = "%" + escapeLike(w) + "%"
 	}
+	sum := strings.Join(score, " + ")
+	q.Where("("+sum+") > 0", args...).OrderExpr("("+sum+") DESC, last_posted_at DESC", args...)
 	return topics, notFound(q.Scan(ctx), "similar topics")
 }
 

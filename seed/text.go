@@ -53,9 +53,9 @@ var titleTemplates = []string{
 var (
 	greetings = []string{"Hi all,", "Hello everyone,", "Hey team,", "Hi Tasklane folks,", ""}
 	openers   = []string{
-		"We're using Tasklane for %d projects and ran into a problem with %s.",
+		"We ran into a problem with %s; we use Tasklane for %d projects.",
 		"Since last week %s stopped behaving the way we expect, across %d boards.",
-		"Our team of %d is rolling out Tasklane and we have a question about %s.",
+		"We have a question about %s while rolling Tasklane out to a team of %d.",
 		"I've read the help center twice but %s still confuses me (we have %d projects).",
 	}
 	details = []string{

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"agora/config"
+	"agora/seed"
+)
+
+// seedCmd runs "agora seed --demo" or "agora seed --topics N --replies M --users U [--seed S]".
+func seedCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	demo := fs.Bool("demo", false, "write the small demo community")
+	var o seed.Options
+	fs.IntVar(&o.Topics, "topics", 0, "synthetic topics")
+	fs.IntVar(&o.Replies, "replies", 0, "synthetic replies in total")
+	fs.IntVar(&o.Users, "users", 0, "synthetic members")
+	fs.Int64Var(&o.Seed, "seed", 1, "random seed")
+	dbURL := fs.String("database-url", "", "database URL (default: AGORA_DATABASE_URL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument " + fs.Arg(0))
+	}
+	synthetic := o.Topics != 0 || o.Replies != 0 || o.Users != 0
+	switch {
+	case *demo && synthetic:
+		return usageError("seed takes either --demo or --topics/--replies/--users, not both")
+	case !*demo && !synthetic:
+		return usageError("seed needs --demo or --topics N --replies M --users U")
+	}
+	if err := o.Validate(); err != nil {
+		return usageError("seed: " + err.Error())
+	}
+	var cfgArgs []string
+	if *dbURL != "" {
+		cfgArgs = []string{"--database-url", *dbURL}
+	}
+	cfg, _, err := config.Load(cfgArgs, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var sum seed.Summary
+	if *demo {
+		sum, err = seed.Demo(ctx, db, time.Now())
+	} else {
+		o.Progress = stderr
+		sum, err = seed.Synthetic(ctx, db, o, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %s (%.0f posts/s)\n", sum, sum.PostsPerSecond())
+	if !*demo {
+		fmt.Fprintln(stdout, "run agora reindex to make the new posts searchable")
+	}
+	return nil
+}
