@@ -21,6 +21,7 @@ import (
 	"agora/config"
 	"agora/forum"
 	"agora/models"
+	"agora/moderation"
 	"agora/templates"
 )
 
@@ -41,10 +42,11 @@ type Deps struct {
 // server carries the dependencies into the handlers.
 type server struct {
 	Deps
-	accounts *accounts.Service
-	forum    *forum.Service
-	views    *forum.ViewCounter
-	assets   *assets.Assets
+	accounts   *accounts.Service
+	forum      *forum.Service
+	moderation *moderation.Service
+	views      *forum.ViewCounter
+	assets     *assets.Assets
 
 	nameMu    sync.Mutex
 	name      string    // community name cache
@@ -69,7 +71,8 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Views == nil {
 		d.Views = forum.NewViewCounter(d.DB, d.Now)
 	}
-	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now), views: d.Views, assets: a}
+	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now),
+		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a}
 
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFuncMap(s.templateFuncs())

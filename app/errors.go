@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,10 @@ func classify(err error) (int, apiErrorBody) {
 	var se *models.SuspendedError
 	var fe *fiber.Error
 	var fbe *models.ForbiddenError
+	var rle *models.RateLimitError
 	switch {
+	case errors.As(err, &rle):
+		return http.StatusTooManyRequests, apiErrorBody{Code: "rate_limited", Message: rle.Message}
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, apiErrorBody{Code: "validation_failed", Message: "some fields need attention", Fields: ve.Fields}
 	case errors.As(err, &ce):
@@ -109,6 +113,10 @@ func fiberMessage(fe *fiber.Error) string {
 // Only server faults are logged at error level, and their text never reaches the client.
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	status, body := classify(err)
+	var rle *models.RateLimitError
+	if errors.As(err, &rle) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rle.RetryAfter.Seconds())))
+	}
 	if status >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

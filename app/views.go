@@ -7,7 +7,8 @@ import (
 )
 
 // pageTemplates must exist at start, so a missing file fails fast.
-var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error"}
+var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error",
+	"topic", "new_topic", "edit_post", "revisions", "admin"}
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data.

@@ -28,6 +28,7 @@ import (
 const usage = `usage: agora [serve] [flags]
        agora migrate [up|down|status]
        agora user create --username U --email E --password P [--role member|moderator|admin]
+       agora modlog verify
        agora seed --demo | --topics N --replies M --users U [--seed S]
 
 Settings come from AGORA_* environment variables; flags (--addr, --database-url,
@@ -47,6 +48,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCmd(ctx, args, getenv, stdout)
 	case "user":
 		err = userCmd(ctx, args, getenv, stdout)
+	case "modlog":
+		err = modlogCmd(ctx, args, getenv, stdout)
 	case "seed":
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -299,26 +299,7 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 	now := s.now()
 	html := markup.Render(body)
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// The revision count guards against two edits racing: the loser retries nothing and gets 409.
-		res, err := tx.NewUpdate().Model((*models.Post)(nil)).
-			Set("body = ?", body).Set("html = ?", html).Set("render_version = ?", markup.Version).
-			Set("revision_count = revision_count + 1").Set("edited_at = ?", now).Set("updated_at = ?", now).
-			Where("id = ?", p.ID).Where("revision_count = ?", p.RevisionCount).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update post: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return &models.ConflictError{Field: "body", Message: "the post was edited by someone else meanwhile; reload it and try again"}
-		}
-		revs := []*models.Revision{}
-		if p.RevisionCount == 0 {
-			revs = append(revs, &models.Revision{PostID: p.ID, UserID: p.UserID, Number: 0, Body: p.Body, Reason: "original", CreatedAt: p.CreatedAt})
-		}
-		revs = append(revs, &models.Revision{PostID: p.ID, UserID: editor.ID, Number: p.RevisionCount + 1, Body: body, Reason: reason, CreatedAt: now})
-		if _, err := tx.NewInsert().Model(&revs).Exec(ctx); err != nil {
-			return fmt.Errorf("insert revision: %w", err)
-		}
-		return models.Enqueue(ctx, tx, "post", p.ID, "upsert", now)
+		return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
 	})
 	if err != nil {
 		return nil, err

@@ -117,3 +117,11 @@ type ForbiddenError struct {
 
 func (e *ForbiddenError) Error() string { return e.Message }
 func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
+
+// RateLimitError: the caller did this too often; try again after RetryAfter.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Message    string
+}
+
+func (e *RateLimitError) Error() string { return e.Message }

@@ -136,3 +136,28 @@ func Enqueue(ctx context.Context, db bun.IDB, entity string, id int64, op string
 	_, err := db.NewInsert().Model(&OutboxEntry{Entity: entity, EntityID: id, Op: op, CreatedAt: now}).Exec(ctx)
 	return notFound(err, "enqueue search update")
 }
+
+// ApplyPostEdit replaces p's body and HTML inside tx and records the
+// revisions (the original first, on a post's first edit) and the search
+// update. A concurrent edit that landed first makes it a *ConflictError.
+func ApplyPostEdit(ctx context.Context, tx bun.IDB, p *Post, editorID int64, body, html string, renderVersion int, reason string, now time.Time) error {
+	res, err := tx.NewUpdate().Model((*Post)(nil)).
+		Set("body = ?", body).Set("html = ?", html).Set("render_version = ?", renderVersion).
+		Set("revision_count = revision_count + 1").Set("edited_at = ?", now).Set("updated_at = ?", now).
+		Where("id = ?", p.ID).Where("revision_count = ?", p.RevisionCount).Exec(ctx)
+	if err != nil {
+		return notFound(err, "update post")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &ConflictError{Field: "body", Message: "the post was edited by someone else meanwhile; reload it and try again"}
+	}
+	revs := []*Revision{}
+	if p.RevisionCount == 0 {
+		revs = append(revs, &Revision{PostID: p.ID, UserID: p.UserID, Number: 0, Body: p.Body, Reason: "original", CreatedAt: p.CreatedAt})
+	}
+	revs = append(revs, &Revision{PostID: p.ID, UserID: editorID, Number: p.RevisionCount + 1, Body: body, Reason: reason, CreatedAt: now})
+	if _, err := tx.NewInsert().Model(&revs).Exec(ctx); err != nil {
+		return notFound(err, "insert revision")
+	}
+	return Enqueue(ctx, tx, "post", p.ID, "upsert", now)
+}

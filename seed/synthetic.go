@@ -51,13 +51,16 @@ const (
 	// rowsPerInsert rows go into one multi-row INSERT. Values are SQL literals,
 	// not placeholders, so SQLite's variable limit does not apply; 500 rows
 	// keeps a statement of posts around a few hundred KB.
-	rowsPerInsert = 500
+	rowsPerInsert = 50
 	// rowsPerTx rows are committed together: big enough that commits cost
 	// nothing, small enough that the SQLite WAL stays modest.
 	rowsPerTx = 50_000
 	// syntheticPassword is every synthetic member's password.
 	syntheticPassword = "synthetic-password"
-	micro             = int64(time.Microsecond)
+	// Durations in the Unix microseconds plan times are kept in.
+	hourUS = int64(time.Hour / time.Microsecond)
+	dayUS  = 24 * hourUS
+	yearUS = 365 * dayUS
 )
 
 // Synthetic generates Options.Users members, Options.Topics topics and
@@ -87,7 +90,18 @@ func Synthetic(ctx context.Context, db *bun.DB, o Options, now time.Time) (Summa
 	}
 	g.plan(o)
 
-	w := &writer{db: db}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer conn.Close()
+	if database.IsSQLite(db) {
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+			return sum, err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
+	}
+	w := &writer{db: conn}
 	defer w.rollback()
 	if err := g.writeUsers(ctx, w); err != nil {
 		return sum, err
@@ -98,7 +112,7 @@ func Synthetic(ctx context.Context, db *bun.DB, o Options, now time.Time) (Summa
 	}
 	sum.Topics = o.Topics
 	bar := newProgress(o.Progress, len(g.posts))
-	err := g.writePosts(ctx, w, bar)
+	err = g.writePosts(ctx, w, bar)
 	bar.finish()
 	if err != nil {
 		return sum, err
@@ -208,10 +222,9 @@ func (g *synth) plan(o Options) {
 
 	// Topics start over the past year (the last an hour ago, so replies fit
 	// before now); sorting makes topic ids follow creation time.
-	const hour, day = 3600 * 1e6, 24 * 3600 * 1e6
 	starts := make([]int64, o.Topics)
 	for i := range starts {
-		starts[i] = g.now - hour - r.Int64N(364*day)
+		starts[i] = g.now - hourUS - r.Int64N(364*dayUS)
 	}
 	slices.Sort(starts)
 
@@ -245,7 +258,7 @@ func (g *synth) plan(o Options) {
 		}
 		g.posts = append(g.posts, plannedPost{at: t.at, topic: int32(i), user: t.user})
 		// Replies come within three weeks, most of them early on.
-		span := min(g.now-t.at, 21*day) - 60e6
+		span := min(g.now-t.at, 21*dayUS) - 60e6
 		offsets = offsets[:0]
 		for range t.replies {
 			u := r.Float64()
@@ -304,7 +317,6 @@ func (g *synth) writeUsers(ctx context.Context, w *writer) error {
 		return err
 	}
 	r := rand.New(rand.NewPCG(g.seed, 0x05e5))
-	const year = 365 * 24 * 3600 * 1e6
 	var users, prefs []byte
 	for from := 0; from < len(g.users); from += rowsPerInsert {
 		to := min(from+rowsPerInsert, len(g.users))
@@ -317,7 +329,7 @@ func (g *synth) writeUsers(ctx context.Context, w *writer) error {
 			// The id keeps generated names unique, also next to earlier runs.
 			username := strings.ToLower(first[:1]+last) + strconv.FormatInt(id, 10)
 			// Members join in the year before the posts start.
-			joined := time.UnixMicro(g.now - year - r.Int64N(year)).UTC()
+			joined := time.UnixMicro(g.now - yearUS - r.Int64N(yearUS)).UTC()
 			u := &g.users[i]
 			level := min(4, int(u.posts)/20+r.IntN(2))
 			if i > from {
@@ -367,8 +379,12 @@ func (g *synth) writeTopics(ctx context.Context, w *writer) error {
 // writePosts renders and formats batches of posts on every core while this
 // goroutine inserts them in id order.
 func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait() // after stop, which lets the dispatcher and workers end
+	// The pipeline stops on pipe; the writer's transactions live on ctx, as
+	// the last one outlives this function.
+	pipe, stop := context.WithCancel(ctx)
+	defer stop()
 	type batch struct {
 		from, to int
 		sql      chan string // buffered: a worker never waits for the inserter
@@ -384,21 +400,19 @@ func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error 
 			for _, ch := range []chan *batch{jobs, inOrder} {
 				select {
 				case ch <- b:
-				case <-ctx.Done():
+				case <-pipe.Done():
 					return
 				}
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for range workers {
 		wg.Go(func() {
 			src := rand.NewPCG(0, 0)
 			r := rand.New(src)
 			var buf []byte
 			for b := range jobs {
-				if ctx.Err() != nil {
+				if pipe.Err() != nil {
 					continue // drain, so the dispatcher can finish
 				}
 				buf = g.postsSQL(buf[:0], b.from, b.to, src, r)
@@ -410,8 +424,8 @@ func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error 
 		var query string
 		select {
 		case query = <-b.sql:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-pipe.Done():
+			return pipe.Err()
 		}
 		if err := w.exec(ctx, query, b.to-b.from); err != nil {
 			return fmt.Errorf("insert posts: %w", err)
@@ -509,7 +523,7 @@ func (g *synth) finish(ctx context.Context) error {
 
 // writer runs statements in transactions of about rowsPerTx rows.
 type writer struct {
-	db   *bun.DB
+	db   bun.Conn
 	tx   *bun.Tx
 	rows int
 }

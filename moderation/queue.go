@@ -1,0 +1,304 @@
+package moderation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"agora/models"
+)
+
+// QueueFilter selects queue entries.
+type QueueFilter struct {
+	Resolved   bool   // false: open entries
+	Reason     string // only entries with a flag of this reason
+	CategoryID int64
+	Page       int
+	PerPage    int
+}
+
+// FlagView is one flag in a queue entry with its flagger's track record.
+type FlagView struct {
+	*models.Flag
+	Flagger  *models.User `json:"flagger"`
+	Accuracy float64      `json:"flagger_accuracy"` // -1: no reviewed flags yet
+}
+
+// AuthorHistory is what moderators need to know about a post's author.
+type AuthorHistory struct {
+	Removals     int `json:"removals"`
+	Suspensions  int `json:"suspensions"`
+	FlagsAgainst int `json:"flags_received"`
+}
+
+// QueueEntry is one flagged post with every flag on it.
+type QueueEntry struct {
+	Post      *models.Post   `json:"post"`
+	Topic     *models.Topic  `json:"topic"`
+	Context   []*models.Post `json:"context"` // up to three posts before it
+	Author    *models.User   `json:"author"`
+	History   AuthorHistory  `json:"author_history"`
+	Flags     []*FlagView    `json:"flags"`
+	Weight    int            `json:"weight"`
+	Threshold int            `json:"threshold"`
+	Severe    bool           `json:"severe"`
+	Oldest    time.Time      `json:"oldest_flag_at"`
+}
+
+type queueRow struct {
+	PostID int64     `bun:"post_id"`
+	Weight int       `bun:"weight"`
+	Severe int       `bun:"severe"`
+	Hidden int       `bun:"hidden"`
+	Oldest time.Time `bun:"oldest"`
+}
+
+// Queue returns a page of entries, one per flagged post, by priority:
+// severe reasons, then posts already hidden, then weight, then age.
+// Its cost is a fixed number of queries whatever the page holds.
+func (s *Service) Queue(ctx context.Context, mod *models.User, f QueueFilter) ([]*QueueEntry, int, error) {
+	if err := requireStaff(mod); err != nil {
+		return nil, 0, err
+	}
+	statuses := []string{models.FlagOpen}
+	if f.Resolved {
+		statuses = []string{models.FlagAgreed, models.FlagDisagreed}
+	}
+	base := s.DB.NewSelect().TableExpr("flags AS f").Join("JOIN posts AS p ON p.id = f.post_id").
+		Where("f.status IN (?)", bun.In(statuses))
+	if f.Reason != "" {
+		base.Where("f.post_id IN (SELECT post_id FROM flags WHERE reason = ? AND status IN (?))", f.Reason, bun.In(statuses))
+	}
+	if f.CategoryID != 0 {
+		base.Join("JOIN topics AS t ON t.id = p.topic_id").Where("t.category_id = ?", f.CategoryID)
+	}
+	var total int
+	if err := s.DB.NewSelect().TableExpr("(?) AS q", base.Clone().ColumnExpr("DISTINCT f.post_id")).ColumnExpr("count(*)").Scan(ctx, &total); err != nil {
+		return nil, 0, fmt.Errorf("count queue: %w", err)
+	}
+	var rows []queueRow
+	q := base.ColumnExpr("f.post_id").ColumnExpr("SUM(f.weight) AS weight").
+		ColumnExpr("MAX(CASE WHEN f.reason IN ('violence', 'malware') THEN 1 ELSE 0 END) AS severe").
+		ColumnExpr("MAX(CASE WHEN p.hidden_at IS NULL THEN 0 ELSE 1 END) AS hidden").
+		ColumnExpr("MIN(f.created_at) AS oldest").GroupExpr("f.post_id")
+	if f.Resolved {
+		q.OrderExpr("MAX(f.resolved_at) DESC")
+	} else {
+		q.OrderExpr("severe DESC, hidden DESC, weight DESC, oldest ASC")
+	}
+	if err := q.Limit(int64(f.PerPage)).Offset(int64((f.Page-1)*f.PerPage)).Scan(ctx, &rows); err != nil {
+		return nil, 0, fmt.Errorf("load queue: %w", err)
+	}
+	entries, err := s.fillEntries(ctx, rows, statuses)
+	return entries, total, err
+}
+
+// fillEntries loads posts, topics, context, flags, users and histories in batches.
+func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []string) ([]*QueueEntry, error) {
+	if len(rows) == 0 {
+		return []*QueueEntry{}, nil
+	}
+	postIDs := make([]int64, len(rows))
+	for i, r := range rows {
+		postIDs[i] = r.PostID
+	}
+	posts, err := models.PostsByIDs(ctx, s.DB, postIDs)
+	if err != nil {
+		return nil, err
+	}
+	flags, err := models.FlagsOnPosts(ctx, s.DB, postIDs, statuses...)
+	if err != nil {
+		return nil, err
+	}
+	topicIDs, userIDs := []int64{}, []int64{}
+	for _, p := range posts {
+		topicIDs = append(topicIDs, p.TopicID)
+		userIDs = append(userIDs, p.UserID)
+	}
+	for _, fl := range flags {
+		userIDs = append(userIDs, fl.UserID)
+	}
+	users, err := models.UsersByIDs(ctx, s.DB, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	var topics []*models.Topic
+	if err := s.DB.NewSelect().Model(&topics).Where("id IN (?)", bun.In(topicIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load queue topics: %w", err)
+	}
+	topicByID := map[int64]*models.Topic{}
+	catIDs := []int64{}
+	for _, t := range topics {
+		topicByID[t.ID] = t
+		catIDs = append(catIDs, t.CategoryID)
+	}
+	var cats []*models.Category
+	if err := s.DB.NewSelect().Model(&cats).Where("id IN (?)", bun.In(catIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load queue categories: %w", err)
+	}
+	thresholdOf := map[int64]int{}
+	for _, c := range cats {
+		thresholdOf[c.ID] = DefaultThreshold
+		if c.FlagThreshold != nil && *c.FlagThreshold > 0 {
+			thresholdOf[c.ID] = *c.FlagThreshold
+		}
+	}
+	// Context: the three posts before each flagged one, in one query.
+	var ctxPosts []*models.Post
+	cq := s.DB.NewSelect().Model(&ctxPosts).Column("id", "topic_id", "user_id", "post_number", "body", "created_at")
+	cq.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		for _, p := range posts {
+			q.WhereOr("(topic_id = ? AND post_number BETWEEN ? AND ?)", p.TopicID, p.PostNumber-3, p.PostNumber-1)
+		}
+		return q
+	})
+	if err := cq.Order("post_number").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load queue context: %w", err)
+	}
+	history, err := s.histories(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]*QueueEntry, 0, len(rows))
+	for _, r := range rows {
+		p := posts[r.PostID]
+		if p == nil {
+			continue
+		}
+		t := topicByID[p.TopicID]
+		e := &QueueEntry{Post: p, Topic: t, Author: users[p.UserID], History: history[p.UserID], Weight: r.Weight,
+			Severe: r.Severe == 1, Oldest: r.Oldest}
+		if t != nil {
+			e.Threshold = thresholdOf[t.CategoryID]
+		}
+		for _, cp := range ctxPosts {
+			if cp.TopicID == p.TopicID && cp.PostNumber < p.PostNumber && cp.PostNumber >= p.PostNumber-3 {
+				e.Context = append(e.Context, cp)
+			}
+		}
+		for _, fl := range flags {
+			if fl.PostID == p.ID {
+				fv := &FlagView{Flag: fl, Flagger: users[fl.UserID], Accuracy: -1}
+				if fv.Flagger != nil {
+					fv.Accuracy = Accuracy(fv.Flagger)
+				}
+				e.Flags = append(e.Flags, fv)
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// histories counts past removals, suspensions and flags received per member.
+func (s *Service) histories(ctx context.Context, userIDs []int64) (map[int64]AuthorHistory, error) {
+	out := map[int64]AuthorHistory{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	type count struct {
+		UserID int64 `bun:"user_id"`
+		N      int   `bun:"n"`
+	}
+	var removals, suspensions, flagged []count
+	if err := s.DB.NewSelect().TableExpr("posts").ColumnExpr("user_id, count(*) AS n").Where("removed_at IS NOT NULL").
+		Where("user_id IN (?)", bun.In(userIDs)).GroupExpr("user_id").Scan(ctx, &removals); err != nil {
+		return nil, fmt.Errorf("count removals: %w", err)
+	}
+	if err := s.DB.NewSelect().TableExpr("suspensions").ColumnExpr("user_id, count(*) AS n").
+		Where("user_id IN (?)", bun.In(userIDs)).GroupExpr("user_id").Scan(ctx, &suspensions); err != nil {
+		return nil, fmt.Errorf("count suspensions: %w", err)
+	}
+	if err := s.DB.NewSelect().TableExpr("flags AS f").Join("JOIN posts AS p ON p.id = f.post_id").
+		ColumnExpr("p.user_id, count(*) AS n").Where("p.user_id IN (?)", bun.In(userIDs)).
+		GroupExpr("p.user_id").Scan(ctx, &flagged); err != nil {
+		return nil, fmt.Errorf("count flags received: %w", err)
+	}
+	for _, c := range removals {
+		h := out[c.UserID]
+		h.Removals = c.N
+		out[c.UserID] = h
+	}
+	for _, c := range suspensions {
+		h := out[c.UserID]
+		h.Suspensions = c.N
+		out[c.UserID] = h
+	}
+	for _, c := range flagged {
+		h := out[c.UserID]
+		h.FlagsAgainst = c.N
+		out[c.UserID] = h
+	}
+	return out, nil
+}
+
+// Health is the queue's state at a glance.
+type Health struct {
+	Open              int            `json:"open_entries"`
+	OldestWaiting     *time.Time     `json:"oldest_waiting"`
+	MedianFirstAction *time.Duration `json:"median_time_to_action_7d"`
+	ActionsByMod      map[string]int `json:"actions_per_moderator_7d"`
+}
+
+// QueueHealth reports open entries, the oldest wait, the median time from
+// first flag to resolution over seven days, and actions per moderator.
+func (s *Service) QueueHealth(ctx context.Context) (*Health, error) {
+	h := &Health{ActionsByMod: map[string]int{}}
+	now := s.now()
+	var open struct {
+		N      int        `bun:"n"`
+		Oldest *time.Time `bun:"oldest"`
+	}
+	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("count(DISTINCT post_id) AS n, MIN(created_at) AS oldest").
+		Where("status = ?", models.FlagOpen).Scan(ctx, &open); err != nil {
+		return nil, fmt.Errorf("queue size: %w", err)
+	}
+	h.Open, h.OldestWaiting = open.N, open.Oldest
+	var spans []struct {
+		First    time.Time `bun:"first"`
+		Resolved time.Time `bun:"resolved"`
+	}
+	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("MIN(created_at) AS first, MIN(resolved_at) AS resolved").
+		Where("status IN (?)", bun.In([]string{models.FlagAgreed, models.FlagDisagreed})).
+		Where("resolved_at > ?", now.AddDate(0, 0, -7)).GroupExpr("post_id").Scan(ctx, &spans); err != nil {
+		return nil, fmt.Errorf("queue times: %w", err)
+	}
+	if len(spans) > 0 {
+		ds := make([]time.Duration, len(spans))
+		for i, sp := range spans {
+			ds[i] = sp.Resolved.Sub(sp.First)
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		m := ds[len(ds)/2]
+		h.MedianFirstAction = &m
+	}
+	var per []struct {
+		Username string `bun:"username"`
+		N        int    `bun:"n"`
+	}
+	if err := s.DB.NewSelect().TableExpr("moderation_actions AS a").Join("JOIN users AS u ON u.id = a.moderator_id").
+		ColumnExpr("u.username, count(*) AS n").Where("a.created_at > ?", now.AddDate(0, 0, -7)).
+		GroupExpr("u.username").Scan(ctx, &per); err != nil {
+		return nil, fmt.Errorf("actions per moderator: %w", err)
+	}
+	for _, p := range per {
+		h.ActionsByMod[p.Username] = p.N
+	}
+	return h, nil
+}
+
+// DryRun lists the posts of the last 30 days whose flags (retracted ones
+// aside) would have reached threshold: what a new threshold would hide.
+func (s *Service) DryRun(ctx context.Context, mod *models.User, threshold int) ([]int64, error) {
+	if err := requireStaff(mod); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err := s.DB.NewSelect().TableExpr("flags").Column("post_id").Where("status <> ?", models.FlagRetracted).
+		Where("created_at > ?", s.now().AddDate(0, 0, -30)).GroupExpr("post_id").
+		Having("SUM(weight) >= ?", threshold).OrderExpr("post_id").Scan(ctx, &ids)
+	return ids, err
+}
