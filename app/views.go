@@ -8,7 +8,8 @@ import (
 
 // pageTemplates must exist at start, so a missing file fails fast.
 var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error",
-	"topic", "new_topic", "edit_post", "revisions", "admin"}
+	"topic", "new_topic", "edit_post", "revisions", "admin",
+	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data.
@@ -19,6 +20,10 @@ type page struct {
 	CSRF      string
 	Path      string
 	Data      any
+	// Suspension is set while the signed-in member is suspended (the banner).
+	Suspension *models.SuspendedError
+	// ModOpen is the number of open queue entries, for staff only (header badge).
+	ModOpen int
 }
 
 // form is a submitted HTML form: the values as typed and the errors by field.
@@ -38,6 +43,7 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 		Path:      c.Path(),
 		Data:      data,
 	}
+	s.modFrame(c, &p)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Render(name, p)
 }

@@ -85,7 +85,7 @@ func (u *User) Suspension(now time.Time) error {
 func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
 	taken, err := db.NewSelect().Model((*User)(nil)).
 		Column("username", "email").
-		Where("lower(username) = ? OR lower(email) = ?", strings.ToLower(u.Username), strings.ToLower(u.Email)).
+		Where("lower(username) = lower(?) OR lower(email) = lower(?)", u.Username, u.Email).
 		Limit(1).Exists(ctx)
 	if err != nil {
 		return notFound(err, "check user")
@@ -99,12 +99,24 @@ func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
 			return notFound(err, "insert user")
 		}
 	}
-	// Tell which field clashed; a lost race lands here too.
-	if _, err := UserByUsername(ctx, db, u.Username); err == nil {
-		return &ConflictError{Field: "username", Message: "that username is taken"}
+	// Tell which field clashed. A lost race lands here with the unique index
+	// named in the error; inside a PostgreSQL transaction no further query may run.
+	if err != nil && strings.Contains(err.Error(), "users_email_key") {
+		return emailTaken
 	}
-	return &ConflictError{Field: "email", Message: "an account with that email already exists"}
+	if err != nil {
+		return usernameTaken
+	}
+	if _, err := UserByUsername(ctx, db, u.Username); err == nil {
+		return usernameTaken
+	}
+	return emailTaken
 }
+
+var (
+	usernameTaken = &ConflictError{Field: "username", Message: "that username is taken"}
+	emailTaken    = &ConflictError{Field: "email", Message: "an account with that email already exists"}
+)
 
 // UserByID returns the user or ErrNotFound.
 func UserByID(ctx context.Context, db bun.IDB, id int64) (*User, error) {
@@ -116,11 +128,13 @@ func UserByID(ctx context.Context, db bun.IDB, id int64) (*User, error) {
 // UserByUsername returns the user with that username (any case) or ErrNotFound.
 func UserByUsername(ctx context.Context, db bun.IDB, username string) (*User, error) {
 	u := new(User)
-	err := db.NewSelect().Model(u).Where("lower(username) = ?", strings.ToLower(username)).Scan(ctx)
+	err := db.NewSelect().Model(u).Where("lower(username) = lower(?)", username).Scan(ctx)
 	return u, notFound(err, "load user")
 }
 
 // UserByLogin returns the user whose username or email is login, or ErrNotFound.
+// Both sides go through the database's lower(), the same function the unique
+// indexes use (ASCII-only on SQLite), so lookups and uniqueness always agree.
 func UserByLogin(ctx context.Context, db bun.IDB, login string) (*User, error) {
 	col := "username"
 	if strings.Contains(login, "@") {
@@ -128,7 +142,7 @@ func UserByLogin(ctx context.Context, db bun.IDB, login string) (*User, error) {
 	}
 	u := new(User)
 	err := db.NewSelect().Model(u).
-		Where("lower(?) = ?", bun.Ident(col), strings.ToLower(login)).
+		Where("lower(?) = lower(?)", bun.Ident(col), login).
 		Where("deleted_at IS NULL").Scan(ctx)
 	return u, notFound(err, "load user")
 }

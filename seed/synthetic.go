@@ -51,7 +51,7 @@ const (
 	// rowsPerInsert rows go into one multi-row INSERT. Values are SQL literals,
 	// not placeholders, so SQLite's variable limit does not apply; 500 rows
 	// keeps a statement of posts around a few hundred KB.
-	rowsPerInsert = 50
+	rowsPerInsert = 500
 	// rowsPerTx rows are committed together: big enough that commits cost
 	// nothing, small enough that the SQLite WAL stays modest.
 	rowsPerTx = 50_000
@@ -96,10 +96,10 @@ func Synthetic(ctx context.Context, db *bun.DB, o Options, now time.Time) (Summa
 	}
 	defer conn.Close()
 	if database.IsSQLite(db) {
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY"); err != nil {
 			return sum, err
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT")
 	}
 	w := &writer{db: conn}
 	defer w.rollback()
