@@ -82,7 +82,9 @@ func TestRegisterInputValidate(t *testing.T) {
 		{"email without dot in domain", func(in *accounts.RegisterInput) { in.Email = "alice@localhost" }, []string{"email"}},
 		{"email with display name", func(in *accounts.RegisterInput) { in.Email = "Alice <alice@example.com>" }, []string{"email"}},
 		{"two addresses", func(in *accounts.RegisterInput) { in.Email = "a@example.com, b@example.com" }, []string{"email"}},
-		{"email too long", func(in *accounts.RegisterInput) { in.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com" }, []string{"email"}},
+		{"email too long", func(in *accounts.RegisterInput) {
+			in.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com"
+		}, []string{"email"}},
 		{"password nine characters", func(in *accounts.RegisterInput) { in.Password = "123456789" }, []string{"password"}},
 		{"password nine runes in more bytes", func(in *accounts.RegisterInput) { in.Password = "ééééééééé" }, []string{"password"}},
 		{"password ten runes", func(in *accounts.RegisterInput) { in.Password = "éééééééééé" }, nil},
@@ -124,6 +126,7 @@ func TestRegisterInputValidate(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := newClock()
@@ -191,6 +194,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterWithRollsBack(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		svc := accounts.New(db, nil)
@@ -214,6 +218,7 @@ func TestRegisterWithRollsBack(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		svc := accounts.New(db, nil)
@@ -264,6 +269,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := newClock()
@@ -369,6 +375,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		svc := accounts.New(db, nil)

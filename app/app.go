@@ -22,6 +22,7 @@ import (
 	"agora/forum"
 	"agora/models"
 	"agora/moderation"
+	"agora/search"
 	"agora/templates"
 )
 
@@ -35,6 +36,8 @@ type Deps struct {
 	SetupToken string
 	// AuthRateLimit is sign-in and registration attempts per minute per IP (0: 20).
 	AuthRateLimit int
+	// Search is the full-text index (nil or not ready: search answers 503).
+	Search *search.Index
 	// Views buffers topic view counts; the caller runs its flush loop (nil: one is made, never flushed).
 	Views *forum.ViewCounter
 }

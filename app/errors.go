@@ -11,6 +11,7 @@ import (
 
 	"agora/accounts"
 	"agora/models"
+	"agora/search"
 )
 
 // apiError is the one error body of the API.
@@ -40,7 +41,10 @@ func classify(err error) (int, apiErrorBody) {
 	var fe *fiber.Error
 	var fbe *models.ForbiddenError
 	var rle *models.RateLimitError
+	var qe *search.QueryError
 	switch {
+	case errors.As(err, &qe):
+		return http.StatusUnprocessableEntity, apiErrorBody{Code: "invalid_query", Message: qe.Reason}
 	case errors.As(err, &rle):
 		return http.StatusTooManyRequests, apiErrorBody{Code: "rate_limited", Message: rle.Message}
 	case errors.As(err, &ve):

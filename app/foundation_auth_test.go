@@ -16,6 +16,7 @@ import (
 )
 
 func TestAPIRegister(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/register", map[string]any{
@@ -60,6 +61,7 @@ func TestAPIRegister(t *testing.T) {
 }
 
 func TestAPIRegisterValidation(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		valid := func(change map[string]any) map[string]any {
@@ -122,6 +124,7 @@ func TestAPIRegisterValidation(t *testing.T) {
 }
 
 func TestAPIRegisterDuplicate(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "Alice", "alice@example.com")
@@ -157,6 +160,7 @@ func TestAPIRegisterDuplicate(t *testing.T) {
 }
 
 func TestAPILogin(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "bob", "Bob@Example.com")
@@ -239,6 +243,7 @@ func TestAPILogin(t *testing.T) {
 }
 
 func TestSessionCookieSecureOnHTTPS(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db, func(d *app.Deps) { d.Config.BaseURL = "https://forum.example" })
 		mustAPIRegister(t, a, "carol", "carol@example.com")
@@ -259,6 +264,7 @@ func TestSessionCookieSecureOnHTTPS(t *testing.T) {
 }
 
 func TestAPIMe(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		token := mustAPIRegister(t, a, "dora", "dora@example.com")
@@ -335,6 +341,7 @@ func TestAPIMe(t *testing.T) {
 }
 
 func TestAPIUserIsPublic(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "erin", "erin@example.com")
@@ -357,6 +364,7 @@ func TestAPIUserIsPublic(t *testing.T) {
 }
 
 func TestAPILogoutBearer(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		token := mustAPIRegister(t, a, "frank", "frank@example.com")
@@ -392,6 +400,7 @@ func TestAPILogoutBearer(t *testing.T) {
 }
 
 func TestAPILogoutCookie(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "gina", "gina@example.com")
@@ -428,6 +437,7 @@ func TestAPILogoutCookie(t *testing.T) {
 }
 
 func TestNewSessionAtEverySignIn(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "hank", "hank@example.com")
@@ -487,6 +497,7 @@ func TestNewSessionAtEverySignIn(t *testing.T) {
 }
 
 func TestCredentialsStoredHashed(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		a := newApp(t, db)

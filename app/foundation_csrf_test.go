@@ -11,6 +11,7 @@ import (
 )
 
 func TestCSRFCookieAuthenticatedAPI(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "jack", "jack@example.com")
@@ -50,6 +51,14 @@ func TestCSRFCookieAuthenticatedAPI(t *testing.T) {
 			})
 		}
 
+		// Every unsafe method is guarded, whatever the route.
+		for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			res, body := call(t, a, withCookies(jsonReq(method, "/api/v1/me", map[string]any{"password": memberPassword}, ""), ck))
+			if res.StatusCode != http.StatusForbidden {
+				t.Errorf("%s /api/v1/me without a token = %d, want 403; body %s", method, res.StatusCode, body)
+			}
+		}
+
 		// Same-origin requests with the right token pass.
 		req := withCookies(jsonReq(http.MethodPost, "/api/v1/auth/logout", map[string]any{}, ""), ck)
 		req.Header.Set("X-CSRF-Token", csrf)
@@ -62,6 +71,7 @@ func TestCSRFCookieAuthenticatedAPI(t *testing.T) {
 }
 
 func TestCSRFHTMLLogout(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "kate", "kate@example.com")
@@ -95,6 +105,7 @@ func TestCSRFHTMLLogout(t *testing.T) {
 }
 
 func TestCSRFAnonymousForms(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "liam", "liam@example.com")
@@ -175,6 +186,7 @@ func TestCSRFAnonymousForms(t *testing.T) {
 // browser can send it cross-site without a preflight), but a form-encoded
 // or text/plain one — which any site can post — is refused.
 func TestCSRFAnonymousAPI(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		tests := []struct {

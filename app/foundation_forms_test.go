@@ -14,6 +14,7 @@ import (
 )
 
 func TestHTMLRegisterErrors(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		ck, token := anonCSRF(t, a, "/register")
@@ -70,6 +71,7 @@ func TestHTMLRegisterErrors(t *testing.T) {
 }
 
 func TestHTMLRegisterDuplicate(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "dave", "dave@example.com")
@@ -109,6 +111,7 @@ func TestHTMLRegisterDuplicate(t *testing.T) {
 }
 
 func TestHTMLRegisterSuccess(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		ck, token := anonCSRF(t, a, "/register")
@@ -140,6 +143,7 @@ func TestHTMLRegisterSuccess(t *testing.T) {
 }
 
 func TestHTMLLogin(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "fred", "fred@example.com")
@@ -194,6 +198,7 @@ func TestHTMLLogin(t *testing.T) {
 // TestLoginNextStaysLocal: ?next= and the form's next field only ever
 // redirect to a path on this site.
 func TestLoginNextStaysLocal(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
 		mustAPIRegister(t, a, "gwen", "gwen@example.com")

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +21,7 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/internal/browser"
+	"agora/search"
 )
 
 func TestMain(m *testing.M) {
@@ -128,4 +131,25 @@ func cookieNamed(res *http.Response, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// withSearch gives the app a real search index in a temp dir; the returned
+// catchUp applies the outbox to it, as the background indexer would.
+func withSearch(t testing.TB, db *bun.DB) (func(*app.Deps), func()) {
+	t.Helper()
+	ix, err := search.Open(t.TempDir())
+	if err != nil && !errors.Is(err, search.ErrNoIndex) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	if _, err := search.Rebuild(context.Background(), db, ix, nil); err != nil {
+		t.Fatal(err)
+	}
+	x := &search.Indexer{DB: db, Index: ix, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return func(d *app.Deps) { d.Search = ix }, func() {
+		t.Helper()
+		if _, err := x.CatchUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

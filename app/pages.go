@@ -100,7 +100,11 @@ func (s *server) profile(c *fiber.Ctx) error {
 	if u.DeletedAt != nil {
 		return models.ErrNotFound
 	}
-	return s.render(c, "profile", u.Name(), publicUser(u))
+	d, err := s.profileData(c, u, form{}) // the staff panel: mod_pages.go
+	if err != nil {
+		return err
+	}
+	return s.render(c, "profile", u.Name(), d)
 }
 
 // apiUser: GET /api/v1/users/{username} → {user} public profile.

@@ -26,6 +26,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Post("/auth/logout", requireUser, s.apiLogout)
 	api.Get("/me", requireUser, s.apiMe)
 	api.Get("/users/:username", s.apiUser)
+	api.Get("/search", s.apiSearch)
 	api.Get("/badges", s.apiBadges)
 	api.Get("/notifications", requireUser, s.apiNotifications)
 	api.Post("/notifications/read", requireUser, s.apiNotificationsRead)
@@ -61,6 +62,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 
 	app.Get("/", s.home)
+	app.Get("/search", s.searchPageHandler)
 	app.Get("/c/:slug", s.categoryPage)
 	app.Get("/t/:id/:slug?", s.topicPage)
 	app.Post("/t/:id/reply", requireUser, s.replySubmit)
@@ -82,6 +84,20 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/u/:username", s.profile)
 	app.Get("/setup", s.setupPage)
 	app.Post("/setup", authLimit, s.setupSubmit)
+	// Moderation pages (mod_pages.go).
+	app.Get("/guidelines", s.guidelinesPage)
+	app.Get("/admin/guidelines", requireAdmin, s.adminGuidelinesForm)
+	app.Post("/admin/guidelines", requireAdmin, s.adminGuidelinesSubmit)
+	app.Get("/p/:id/flag", requireUser, s.flagForm)
+	app.Post("/p/:id/flag", requireUser, s.flagSubmit)
+	app.Post("/flags/:id/retract", requireUser, s.retractSubmit)
+	app.Get("/me/reports", requireUser, s.myReports)
+	app.Get("/mod", requireStaff, s.modQueue)
+	app.Post("/mod/queue/:post_id/resolve", requireStaff, s.modResolveSubmit)
+	app.Get("/mod/log", requireStaff, s.modLogPage)
+	app.Get("/mod/suspended", requireStaff, s.modSuspendedPage)
+	app.Post("/mod/users/:id/suspend", requireStaff, s.modSuspendSubmit)
+	app.Post("/mod/users/:id/unsuspend", requireStaff, s.modUnsuspendSubmit)
 	app.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 }
 

@@ -1,31 +1,30 @@
 package app
 
 import (
-	"sort"
-	"strings"
-	"unicode"
+	"context"
+
+	"agora/models"
 )
 
-// stopWords are too common to tell topics apart.
-var stopWords = map[string]bool{"about": true, "after": true, "again": true, "does": true, "from": true, "have": true,
-	"help": true, "how": true, "into": true, "issue": true, "need": true, "should": true, "that": true, "there": true,
-	"this": true, "what": true, "when": true, "where": true, "which": true, "while": true, "with": true, "would": true,
-	"your": true, "can't": true, "cannot": true, "problem": true, "question": true, "using": true, "work": true, "working": true}
-
-// similarWords picks up to three distinctive words of a draft title, longest first.
-func similarWords(title string) []string {
-	seen := map[string]bool{}
-	var words []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(title), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if len([]rune(w)) < 4 || stopWords[w] || seen[w] {
-			continue
+// similarTopics suggests existing topics for a draft title from the search
+// index, best match first; none while the index is being built.
+func (s *server) similarTopics(ctx context.Context, title string) ([]*models.Topic, error) {
+	if s.Search == nil || !s.Search.Ready() {
+		return nil, nil
+	}
+	ids, err := s.Search.SimilarTopics(ctx, title, 5)
+	if err != nil {
+		return nil, err
+	}
+	byID, err := models.TopicsByIDs(ctx, s.DB, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*models.Topic, 0, len(ids))
+	for _, id := range ids {
+		if t := byID[id]; t != nil {
+			out = append(out, t)
 		}
-		seen[w] = true
-		words = append(words, w)
 	}
-	sort.SliceStable(words, func(i, j int) bool { return len(words[i]) > len(words[j]) })
-	if len(words) > 3 {
-		words = words[:3]
-	}
-	return words
+	return out, nil
 }

@@ -2,12 +2,16 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"agora/accounts"
+	"agora/forum"
 	"agora/internal/browser"
 	"agora/internal/testdb"
 	"agora/models"
@@ -132,6 +136,8 @@ func TestBrowserAskAnswerSolve(t *testing.T) {
 		chromedp.Navigate(topicURL),
 		chromedp.Click(chromedp.CSS("#post-2 .solve-btn")),
 		chromedp.WaitVisible(chromedp.CSS(".best-answer")),
+		chromedp.Navigate(topicURL), // from the top, for the screenshot
+		chromedp.WaitVisible(chromedp.CSS(".best-answer")),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -185,3 +191,163 @@ func TestBrowserAskAnswerSolve(t *testing.T) {
 		t.Error("the topic page scrolls sideways on a 390px screen")
 	}
 }
+
+// TestBrowserTopicTour looks at the other topic pages: a long topic with
+// pages, editing with revisions, an empty category and the admin page.
+func TestBrowserTopicTour(t *testing.T) {
+	ctx := browser.New(t)
+	db := testdb.Open(t, "sqlite")
+	base := startServer(t, newApp(t, db))
+	bg := context.Background()
+	acc := accounts.New(db, nil)
+	users := map[string]*models.User{}
+	for _, name := range []string{"admin", "dora", "eve"} {
+		role := ""
+		if name == "admin" {
+			role = models.RoleAdmin
+		}
+		u, err := acc.Register(bg, accounts.RegisterInput{Username: name, Email: name + "@example.com",
+			Password: "a long enough password", AgeConfirmed: true, Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[name] = u
+	}
+	svc := forum.New(db, nil)
+	for _, c := range []struct{ name, slug, color string }{{"Getting started", "getting-started", "#2f5fd0"}, {"Integrations", "integrations", "#c2410c"}} {
+		if _, err := svc.CreateCategory(bg, users["admin"], forum.CategoryInput{Name: &c.name, Slug: &c.slug, Color: &c.color}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, _ := models.CategoryBySlug(bg, db, "getting-started")
+	topic, first, err := svc.CreateTopic(bg, users["dora"], forum.TopicInput{CategoryID: cat.ID,
+		Title: "Webhook retries: how many and how often?", Body: "Our endpoint was down for an hour. Which events will be retried?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 22; i++ {
+		who := users["eve"]
+		if i%2 == 0 {
+			who = users["dora"]
+		}
+		if _, err := svc.Reply(bg, who, topic.ID, fmt.Sprintf("Reply number %d with `code` and a [link](https://example.com).", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	browserSignIn(t, ctx, base, "dora")
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+topicPath(topic)),
+		chromedp.Click(chromedp.CSS(`.pagination a[rel="next"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#post-21")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "topic-page-2")
+	status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".pagination .page-status")))
+	if status != "Page 2 of 2" {
+		t.Errorf("pagination says %q, want Page 2 of 2", status)
+	}
+
+	// Edit the question, then look at its revisions.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/p/%d/edit", base, first.ID)),
+		chromedp.WaitVisible(chromedp.CSS("#reason")),
+		chromedp.SetValue(chromedp.CSS("#body"), "Our endpoint was down for **two** hours. Which events will be retried, and for how long?"),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "it was longer"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "edit-post")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(".compose-form button.btn-primary")),
+		chromedp.WaitVisible(chromedp.CSS("#post-1 a.edited")),
+		chromedp.Click(chromedp.CSS("#post-1 a.edited")),
+		chromedp.WaitVisible(chromedp.CSS(".revision-list")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "revisions")
+	revs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".revision-list")))
+	for _, want := range []string{"Original", "Revision 1", "it was longer", "**two** hours"} {
+		if !strings.Contains(revs, want) {
+			t.Errorf("revisions page does not show %q", want)
+		}
+	}
+
+	// With JavaScript: live preview and similar topics while typing.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/new-topic"),
+		chromedp.WaitVisible(chromedp.CSS("#title")),
+		chromedp.SendKeys(chromedp.CSS("#title"), "Webhook retries after downtime"),
+		chromedp.WaitVisible(chromedp.CSS("#similar a")),
+		chromedp.SendKeys(chromedp.CSS("#body"), "This is **live**"),
+		chromedp.WaitVisible(chromedp.CSS("#preview .preview-body strong")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "new-topic-live")
+	similar, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#similar")))
+	if !strings.Contains(similar, topic.Title) {
+		t.Errorf("similar topics show %q, want %q", similar, topic.Title)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/c/integrations"),
+		chromedp.WaitVisible(chromedp.CSS(".empty")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "category-empty")
+
+	// The admin renames a category.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browserSignIn(t, ctx, base, "admin")
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS(".admin-table")),
+		chromedp.SetValue(chromedp.CSS(fmt.Sprintf(`#category-%d input[name="name"]`, cat.ID)), "Start here"),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#category-%d button`, cat.ID))),
+		chromedp.WaitVisible(chromedp.CSS(".admin-table")),
+		chromedp.SendKeys(chromedp.CSS("#new-name"), "Integrations"),
+		chromedp.SendKeys(chromedp.CSS("#new-slug"), "integrations"),
+		chromedp.Click(chromedp.CSS(".admin-create button")),
+		chromedp.WaitVisible(chromedp.CSS("#new-category .alert-error")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "admin")
+	renamed, _ := models.CategoryByID(bg, db, cat.ID)
+	if renamed.Name != "Start here" {
+		t.Errorf("category name after the admin form = %q", renamed.Name)
+	}
+
+	// The home page in dark mode.
+	err = chromedp.Do(ctx,
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+			return chromedp.Void{}, err
+		},
+		chromedp.Navigate(base+topicPath(topic)),
+		chromedp.WaitVisible(chromedp.CSS(".topic-heading")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Screenshot(t, ctx, "topic-dark")
+}
+
+func topicPath(t *models.Topic) string { return fmt.Sprintf("/t/%d/%s", t.ID, t.Slug) }

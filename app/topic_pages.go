@@ -209,6 +209,8 @@ type topicPageData struct {
 	PageLinks []pagerLink
 	CanSolve  bool
 	Reply     replyBox
+	// MyFlags holds the viewer's open flags on this page's posts, by post id (mod_pages.go).
+	MyFlags map[int64]*models.Flag
 }
 
 // topicPageURL is page n of a topic (page 1 without a query).
@@ -305,6 +307,9 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 		d.Reply.Suspended = viewer.Suspension(s.Now()).Error()
 	case t.Locked && !viewer.IsStaff():
 		d.Reply.State = "locked"
+	}
+	if err := s.attachViewerFlags(c, d); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -657,7 +662,7 @@ func (s *server) newTopicSubmit(c *fiber.Ctx) error {
 			return fiber.ErrRequestEntityTooLarge
 		}
 		d.Preview, d.HasPreview = trustedPostHTML(markup.Render(in.Body)), true
-		topics, err := models.SimilarTopics(c.UserContext(), s.DB, similarWords(in.Title), 5)
+		topics, err := s.similarTopics(c.UserContext(), in.Title)
 		if err != nil {
 			return err
 		}

@@ -258,7 +258,7 @@ func (s *server) apiSolution(c *fiber.Ctx) error {
 
 // apiSimilar: GET /api/v1/topics/similar?title= → topics with similar titles.
 func (s *server) apiSimilar(c *fiber.Ctx) error {
-	topics, err := models.SimilarTopics(c.UserContext(), s.DB, similarWords(c.Query("title")), 5)
+	topics, err := s.similarTopics(c.UserContext(), c.Query("title"))
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,8 @@ func num(m map[string]any, path ...string) float64 {
 
 func TestTopicAPIFlow(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		a := newApp(t, db)
+		searchDeps, catchUp := withSearch(t, db)
+		a := newApp(t, db, searchDeps)
 		admin, asker, helper := apiMember(t, a, "admin1"), apiMember(t, a, "asker"), apiMember(t, a, "helper")
 		promote(t, db, "admin1", models.RoleAdmin)
 
@@ -151,7 +152,8 @@ func TestTopicAPIFlow(t *testing.T) {
 		if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/topics?filter=bogus", nil, "")); res.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("bad filter: %d, want 422", res.StatusCode)
 		}
-		res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/topics/similar?title=webhook+timeout", nil, ""))
+		catchUp()
+		res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/topics/similar?title=webhooks+timing+out", nil, ""))
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Webhook retries") {
 			t.Errorf("similar: %d %s", res.StatusCode, body)
 		}

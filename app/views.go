@@ -7,7 +7,7 @@ import (
 )
 
 // pageTemplates must exist at start, so a missing file fails fast.
-var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error",
+var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
 

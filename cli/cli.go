@@ -23,11 +23,13 @@ import (
 	"agora/database"
 	"agora/forum"
 	"agora/models"
+	"agora/search"
 )
 
 const usage = `usage: agora [serve] [flags]
        agora migrate [up|down|status]
        agora user create --username U --email E --password P [--role member|moderator|admin]
+       agora reindex
        agora modlog verify
        agora seed --demo | --topics N --replies M --users U [--seed S]
 
@@ -48,6 +50,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCmd(ctx, args, getenv, stdout)
 	case "user":
 		err = userCmd(ctx, args, getenv, stdout)
+	case "reindex":
+		err = reindexCmd(ctx, args, getenv, stdout, stderr)
 	case "modlog":
 		err = modlogCmd(ctx, args, getenv, stdout)
 	case "seed":
@@ -127,12 +131,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	index, err := search.Open(cfg.SearchDir)
+	if err != nil && !errors.Is(err, search.ErrNoIndex) {
+		return fmt.Errorf("%w: AGORA_SEARCH_DIR=%s: %v", errStartup, cfg.SearchDir, err)
+	}
+	if err != nil {
+		log.Warn("search index will be rebuilt", "dir", cfg.SearchDir, "reason", err)
+	}
+	defer index.Close()
+
 	views := forum.NewViewCounter(db, nil)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	workers := startBackground(background, db, views, log)
+	workers := startBackground(background, db, views, index, log)
 	defer func() { stopBackground(); workers.Wait() }()
 
-	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken, Views: views})
+	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken, Views: views, Search: index})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errStartup, err)
 	}
@@ -168,9 +181,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 }
 
 // startBackground runs the server's background work until ctx ends: the
-// view-count flusher and the re-rendering of posts made by an older markup policy.
-func startBackground(ctx context.Context, db *bun.DB, views *forum.ViewCounter, log *slog.Logger) *sync.WaitGroup {
+// search indexer, the view-count flusher and the re-rendering of posts made
+// by an older markup policy.
+func startBackground(ctx context.Context, db *bun.DB, views *forum.ViewCounter, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		(&search.Indexer{DB: db, Index: index, Log: log}).Run(ctx, 250*time.Millisecond)
+	})
 	wg.Go(func() {
 		views.Run(ctx, 5*time.Second, func(err error) { log.Error("flush view counts", "err", err) })
 	})

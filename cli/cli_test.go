@@ -70,6 +70,7 @@ func openDB(t *testing.T, dbURL string) *bun.DB {
 }
 
 func TestUserCreate(t *testing.T) {
+	t.Parallel()
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -240,6 +241,7 @@ func TestUnreachablePostgres(t *testing.T) {
 }
 
 func TestMigrateCommands(t *testing.T) {
+	t.Parallel()
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -375,6 +377,7 @@ func get(t *testing.T, url string) int {
 }
 
 func TestServe(t *testing.T) {
+	t.Parallel()
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/uptrace/bun"
+
 	"agora/models"
 )
 
@@ -98,11 +100,22 @@ func (s *Service) UpdateCategory(ctx context.Context, admin *models.User, id int
 	if err != nil {
 		return nil, err
 	}
+	before := *c
 	if err := in.apply(c); err != nil {
 		return nil, err
 	}
 	c.UpdatedAt = s.now()
-	if err := models.UpdateCategory(ctx, s.DB, c); err != nil {
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.UpdateCategory(ctx, tx, c); err != nil {
+			return err
+		}
+		// Search filters by slug and hides archived categories: reindex its posts.
+		if before.Archived != c.Archived || before.Slug != c.Slug {
+			return models.Enqueue(ctx, tx, "category", c.ID, "upsert", c.UpdatedAt)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -14,6 +14,7 @@ import (
 )
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		get := func(key, def string) string {
@@ -64,6 +65,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestIsUniqueViolation(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		mustCreateUser(t, db, "uniq", "uniq@example.com", models.RoleMember)

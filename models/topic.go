@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -91,28 +90,18 @@ func TopicByID(ctx context.Context, db bun.IDB, id int64) (*Topic, error) {
 	return t, notFound(err, "load topic")
 }
 
-// SimilarTopics returns up to limit visible topics whose titles contain any
-// of words, those matching the most words first, then the most recent.
-// A title scan: the search index replaces it when available.
-func SimilarTopics(ctx context.Context, db bun.IDB, words []string, limit int) ([]*Topic, error) {
+// TopicsByIDs returns the topics with those ids keyed by id.
+func TopicsByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Topic, error) {
+	out := make(map[int64]*Topic, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
 	var topics []*Topic
-	if len(words) == 0 {
-		return topics, nil
+	if err := db.NewSelect().Model(&topics).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, notFound(err, "load topics")
 	}
-	q := db.NewSelect().Model(&topics).Column("id", "title", "slug", "reply_count", "solved_post_id", "category_id", "last_posted_at").
-		Where("removed_at IS NULL").Limit(int64(limit))
-	score := make([]string, len(words))
-	args := make([]any, len(words))
-	for i, w := range words {
-		score[i] = "CASE WHEN lower(title) LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END"
-		args[i] = "%" + escapeLike(w) + "%"
+	for _, t := range topics {
+		out[t.ID] = t
 	}
-	sum := strings.Join(score, " + ")
-	q.Where("("+sum+") > 0", args...).OrderExpr("("+sum+") DESC, last_posted_at DESC", args...)
-	return topics, notFound(q.Scan(ctx), "similar topics")
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer("\\", "\\\\", "%", "\\%", "_", "\\_")
-	return r.Replace(strings.ToLower(s))
+	return out, nil
 }

@@ -38,6 +38,7 @@ func countUsers(t *testing.T, db bun.IDB) int {
 }
 
 func TestCreateUserConflicts(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		mustCreateUser(t, db, "Alice", "alice@example.com", models.RoleMember)
 		tests := []struct {
@@ -91,6 +92,7 @@ func TestCreateUserConflicts(t *testing.T) {
 // it must still say which field clashed, inside a transaction as
 // accounts.Register runs it.
 func TestCreateUserLostRaceInTransaction(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		tx1, err := db.BeginTx(ctx, nil)
@@ -133,6 +135,7 @@ func TestCreateUserLostRaceInTransaction(t *testing.T) {
 }
 
 func TestUserLookups(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		bob := mustCreateUser(t, db, "Bob", "Bob@Example.com", models.RoleMember)
@@ -204,6 +207,7 @@ func (h *countingHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) conte
 func (h *countingHook) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 func TestUsersByIDs(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		var ids []int64
@@ -244,6 +248,7 @@ func TestUsersByIDs(t *testing.T) {
 }
 
 func TestAdminExistsAndSetUserRole(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		check := func(want bool) {

@@ -138,10 +138,13 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 				return err
 			}
 		case ActionSuspend:
-			if !r.KeepPost {
-				if err := s.removeInTx(ctx, tx, mod, post, topic, r.Reason, false, now); err != nil {
+			if r.KeepPost {
+				// The post stays up: its review is over, so it is no longer hidden pending one.
+				if err := s.unhide(ctx, tx, post, now); err != nil {
 					return err
 				}
+			} else if err := s.removeInTx(ctx, tx, mod, post, topic, r.Reason, false, now); err != nil {
+				return err
 			}
 			if err := s.suspendInTx(ctx, tx, mod, author, r.SuspendDays, time.Time{}, r.Reason, r.Notify, now); err != nil {
 				return err
@@ -182,17 +185,21 @@ func reasonText(reason string) string {
 }
 
 // alreadyResolved builds the 409 that tells the second moderator what the first did.
+// It reads the closed flags rather than the log: the log entry of a resolution
+// may target the topic (first post removed) or the member (suspension), or be
+// absent from the post's entries altogether (suspension keeping the post).
 func (s *Service) alreadyResolved(ctx context.Context, tx bun.IDB, postID int64) error {
-	var last models.ModAction
-	err := tx.NewSelect().Model(&last).Where("target_type = 'post'").Where("target_id = ?", postID).
-		OrderExpr("id DESC").Limit(1).Scan(ctx)
+	var last models.Flag
+	err := tx.NewSelect().Model(&last).Where("post_id = ?", postID).
+		Where("status IN (?)", bun.In([]string{models.FlagAgreed, models.FlagDisagreed})).
+		OrderExpr("resolved_at DESC, id DESC").Limit(1).Scan(ctx)
 	msg := "there are no open flags on this post"
-	if err == nil && last.ModeratorID != nil {
+	if err == nil && last.ResolvedBy != nil && last.ResolvedAt != nil {
 		who := "another moderator"
-		if u, err := models.UserByID(ctx, tx, *last.ModeratorID); err == nil {
+		if u, err := models.UserByID(ctx, tx, *last.ResolvedBy); err == nil {
 			who = u.Username
 		}
-		msg = fmt.Sprintf("already resolved: %s chose %q at %s", who, last.Action, last.CreatedAt.UTC().Format(time.RFC3339))
+		msg = fmt.Sprintf("already resolved: %s chose %q at %s", who, last.Outcome, last.ResolvedAt.UTC().Format(time.RFC3339))
 	}
 	return &models.ConflictError{Message: msg}
 }
@@ -241,13 +248,14 @@ func (s *Service) removeInTx(ctx context.Context, tx bun.Tx, mod *models.User, p
 		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("removed_at = ?", now).Where("id = ?", topic.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("remove topic: %w", err)
 		}
-		if err := bump(ctx, tx, "categories", topic.CategoryID, "topic_count = topic_count - 1"); err != nil {
+		// A category counts its visible topics and their visible posts (what a move carries).
+		if err := bumpTopicInCategory(ctx, tx, topic, "-"); err != nil {
 			return err
 		}
 		if err := models.Enqueue(ctx, tx, "topic", topic.ID, "upsert", now); err != nil {
 			return err
 		}
-	} else if err := bump(ctx, tx, "topics", topic.ID, "reply_count = reply_count - 1"); err != nil {
+	} else if err := bumpReply(ctx, tx, topic, "-"); err != nil {
 		return err
 	}
 	if _, err := appendLog(ctx, tx, Entry{ModeratorID: &mod.ID, Action: "remove_" + target, TargetType: target, TargetID: targetID,
@@ -271,6 +279,29 @@ func bump(ctx context.Context, tx bun.IDB, table string, id int64, set string) e
 		return fmt.Errorf("update %s counters: %w", table, err)
 	}
 	return nil
+}
+
+// bumpTopicInCategory adds (sign "+") or takes (sign "-") a topic and its
+// visible posts to or from its category's counters.
+func bumpTopicInCategory(ctx context.Context, tx bun.IDB, topic *models.Topic, sign string) error {
+	if _, err := tx.NewUpdate().Table("categories").Set("topic_count = topic_count "+sign+" 1").
+		Set("post_count = post_count "+sign+" (SELECT reply_count + 1 FROM topics WHERE id = ?)", topic.ID).
+		Where("id = ?", topic.CategoryID).Exec(ctx); err != nil {
+		return fmt.Errorf("update categories counters: %w", err)
+	}
+	return nil
+}
+
+// bumpReply counts a reply in (sign "+") or out of (sign "-") its topic and,
+// while the topic itself is visible, its category.
+func bumpReply(ctx context.Context, tx bun.IDB, topic *models.Topic, sign string) error {
+	if err := bump(ctx, tx, "topics", topic.ID, "reply_count = reply_count "+sign+" 1"); err != nil {
+		return err
+	}
+	if topic.RemovedAt != nil {
+		return nil
+	}
+	return bump(ctx, tx, "categories", topic.CategoryID, "post_count = post_count "+sign+" 1")
 }
 
 // canSuspend: nobody suspends an admin; only admins suspend moderators; nobody suspends themself.
@@ -412,13 +443,13 @@ func (s *Service) RestorePost(ctx context.Context, mod *models.User, postID int6
 			if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("removed_at = NULL").Where("id = ?", topic.ID).Exec(ctx); err != nil {
 				return fmt.Errorf("restore topic: %w", err)
 			}
-			if err := bump(ctx, tx, "categories", topic.CategoryID, "topic_count = topic_count + 1"); err != nil {
+			if err := bumpTopicInCategory(ctx, tx, topic, "+"); err != nil {
 				return err
 			}
 			if err := models.Enqueue(ctx, tx, "topic", topic.ID, "upsert", now); err != nil {
 				return err
 			}
-		} else if err := bump(ctx, tx, "topics", topic.ID, "reply_count = reply_count + 1"); err != nil {
+		} else if err := bumpReply(ctx, tx, topic, "+"); err != nil {
 			return err
 		}
 		if _, err := appendLog(ctx, tx, Entry{ModeratorID: &mod.ID, Action: "restore_" + target, TargetType: target, TargetID: targetID,

@@ -1,0 +1,321 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"agora/models"
+)
+
+// batchSize is how many outbox rows or posts go into one index batch:
+// Bleve indexes batches about ten times faster than single documents.
+const batchSize = 1000
+
+// Indexer applies the search outbox to the index, and rebuilds the index
+// when it is missing. Every node runs its own; the cursor lives in the index.
+type Indexer struct {
+	DB    *bun.DB
+	Index *Index
+	Log   *slog.Logger
+}
+
+// Run rebuilds the index if there is none, then applies new outbox rows
+// every interval until ctx ends.
+func (x *Indexer) Run(ctx context.Context, every time.Duration) {
+	if !x.Index.Ready() {
+		x.Log.Warn("search index missing or unreadable: rebuilding from the database")
+		start := time.Now()
+		n, err := Rebuild(ctx, x.DB, x.Index, nil)
+		if err != nil {
+			x.Log.Error("rebuild search index", "err", err)
+		} else {
+			x.Log.Info("search index rebuilt", "posts", n, "took", time.Since(start).Round(time.Millisecond).String())
+		}
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if swapped, err := x.Index.reloadIfSwapped(); err != nil {
+			x.Log.Error("reload search index", "err", err)
+		} else if swapped {
+			x.Log.Info("search index swapped for a rebuilt one")
+		}
+		if _, err := x.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			x.Log.Error("apply search outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// CatchUp applies every outbox row after the index's cursor, in batches, and
+// returns how many rows it applied. A crash between a batch and marking the
+// rows processed only means the rows are applied again, which is harmless.
+func (x *Indexer) CatchUp(ctx context.Context) (int, error) {
+	applied := 0
+	for {
+		cursor, err := x.Index.Cursor()
+		if err != nil {
+			return applied, err
+		}
+		var rows []*models.OutboxEntry
+		if err := x.DB.NewSelect().Model(&rows).Where("id > ?", cursor).Order("id").Limit(batchSize).Scan(ctx); err != nil {
+			return applied, fmt.Errorf("read search outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return applied, nil
+		}
+		postIDs, err := affectedPosts(ctx, x.DB, rows)
+		if err != nil {
+			return applied, err
+		}
+		docs, deletes, err := LoadDocs(ctx, x.DB, postIDs)
+		if err != nil {
+			return applied, err
+		}
+		last := rows[len(rows)-1].ID
+		if err := x.Index.Apply(docs, deletes, last); err != nil {
+			return applied, err
+		}
+		if _, err := x.DB.NewUpdate().Model((*models.OutboxEntry)(nil)).Set("processed_at = ?", time.Now().UTC()).
+			Where("id > ? AND id <= ?", cursor, last).Where("processed_at IS NULL").Exec(ctx); err != nil {
+			return applied, fmt.Errorf("mark outbox rows processed: %w", err)
+		}
+		applied += len(rows)
+	}
+}
+
+// affectedPosts expands outbox rows (a post, every post of a topic, every
+// post of a category) to post ids.
+func affectedPosts(ctx context.Context, db bun.IDB, rows []*models.OutboxEntry) ([]int64, error) {
+	seen := map[int64]bool{}
+	var ids, topics, cats []int64
+	for _, r := range rows {
+		switch r.Entity {
+		case "post":
+			if !seen[r.EntityID] {
+				seen[r.EntityID] = true
+				ids = append(ids, r.EntityID)
+			}
+		case "topic":
+			topics = append(topics, r.EntityID)
+		case "category":
+			cats = append(cats, r.EntityID)
+		}
+	}
+	var more []int64
+	if len(topics) > 0 {
+		if err := db.NewSelect().Model((*models.Post)(nil)).Column("id").Where("topic_id IN (?)", bun.In(topics)).Scan(ctx, &more); err != nil {
+			return nil, fmt.Errorf("posts of topics: %w", err)
+		}
+	}
+	if len(cats) > 0 {
+		var inCats []int64
+		if err := db.NewSelect().Model((*models.Post)(nil)).Column("id").
+			Where("topic_id IN (SELECT id FROM topics WHERE category_id IN (?))", bun.In(cats)).Scan(ctx, &inCats); err != nil {
+			return nil, fmt.Errorf("posts of categories: %w", err)
+		}
+		more = append(more, inCats...)
+	}
+	for _, id := range more {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// LoadDocs builds the documents for postIDs with one query per table; ids
+// that no longer exist come back as deletes.
+func LoadDocs(ctx context.Context, db bun.IDB, postIDs []int64) ([]*Doc, []int64, error) {
+	var docs []*Doc
+	var deletes []int64
+	for start := 0; start < len(postIDs); start += batchSize {
+		chunk := postIDs[start:min(len(postIDs), start+batchSize)]
+		var posts []*models.Post
+		if err := db.NewSelect().Model(&posts).Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, nil, fmt.Errorf("load posts to index: %w", err)
+		}
+		found := map[int64]bool{}
+		for _, p := range posts {
+			found[p.ID] = true
+		}
+		for _, id := range chunk {
+			if !found[id] {
+				deletes = append(deletes, id)
+			}
+		}
+		d, err := docsFor(ctx, db, posts, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs = append(docs, d...)
+	}
+	return docs, deletes, nil
+}
+
+// docsFor joins posts with their topics, authors and categories in memory;
+// cats may carry the categories already loaded.
+func docsFor(ctx context.Context, db bun.IDB, posts []*models.Post, cats map[int64]*models.Category) ([]*Doc, error) {
+	if len(posts) == 0 {
+		return nil, nil
+	}
+	topicIDs, userIDs := make([]int64, 0, len(posts)), make([]int64, 0, len(posts))
+	for _, p := range posts {
+		topicIDs = append(topicIDs, p.TopicID)
+		userIDs = append(userIDs, p.UserID)
+	}
+	var topics []*models.Topic
+	if err := db.NewSelect().Model(&topics).Column("id", "category_id", "title", "solved_post_id", "removed_at").
+		Where("id IN (?)", bun.In(topicIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load topics to index: %w", err)
+	}
+	topicByID := make(map[int64]*models.Topic, len(topics))
+	for _, t := range topics {
+		topicByID[t.ID] = t
+	}
+	var users []*models.User
+	if err := db.NewSelect().Model(&users).Column("id", "username").Where("id IN (?)", bun.In(userIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load authors to index: %w", err)
+	}
+	names := make(map[int64]string, len(users))
+	for _, u := range users {
+		names[u.ID] = u.Username
+	}
+	if cats == nil {
+		var err error
+		if cats, err = categoryMap(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	docs := make([]*Doc, 0, len(posts))
+	for _, p := range posts {
+		t := topicByID[p.TopicID]
+		if t == nil {
+			continue
+		}
+		d := &Doc{PostID: p.ID, TopicID: t.ID, Body: PlainText(p.HTML), Author: names[p.UserID], CreatedAt: p.CreatedAt,
+			First: p.PostNumber == 1, Solved: t.SolvedPostID != nil, Solution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID,
+			Likes: p.LikeCount, State: StateVisible}
+		if d.First {
+			d.Title = t.Title
+		}
+		switch {
+		case p.RemovedAt != nil || t.RemovedAt != nil:
+			d.State = StateRemoved
+		case p.HiddenAt != nil:
+			d.State = StateHidden
+		}
+		if c := cats[t.CategoryID]; c != nil {
+			d.Category, d.Archived = c.Slug, c.Archived
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+func categoryMap(ctx context.Context, db bun.IDB) (map[int64]*models.Category, error) {
+	cats, err := models.ListCategories(ctx, db, true)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]*models.Category, len(cats))
+	for _, c := range cats {
+		m[c.ID] = c
+	}
+	return m, nil
+}
+
+// PlainText turns sanitized post HTML into text for indexing and snippets:
+// tags become spaces, entities are decoded. The HTML is our own sanitizer's
+// output, so a simple scan is enough.
+func PlainText(h string) string {
+	var b strings.Builder
+	b.Grow(len(h))
+	in := false
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c == '<':
+			in = true
+		case c == '>' && in:
+			in = false
+			b.WriteByte(' ')
+		case !in:
+			b.WriteByte(c)
+		}
+	}
+	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
+}
+
+// Rebuild indexes every post into a new generation, then swaps it in
+// atomically; searches keep using the old index meanwhile. progress, when
+// not nil, is called after each batch with posts done and the total.
+func Rebuild(ctx context.Context, db *bun.DB, ix *Index, progress func(done, total int)) (int, error) {
+	var cursor int64
+	if err := db.NewSelect().Model((*models.OutboxEntry)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &cursor); err != nil {
+		return 0, fmt.Errorf("read outbox position: %w", err)
+	}
+	total, err := db.NewSelect().Model((*models.Post)(nil)).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count posts: %w", err)
+	}
+	cats, err := categoryMap(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	b, gen, err := newGeneration(ix.dir)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) (int, error) {
+		b.Close()
+		os.RemoveAll(filepath.Join(ix.dir, gen))
+		return 0, err
+	}
+	done := 0
+	var lastID int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		var posts []*models.Post
+		if err := db.NewSelect().Model(&posts).Where("id > ?", lastID).Order("id").Limit(batchSize).Scan(ctx); err != nil {
+			return fail(fmt.Errorf("read posts: %w", err))
+		}
+		if len(posts) == 0 {
+			break
+		}
+		lastID = posts[len(posts)-1].ID
+		docs, err := docsFor(ctx, db, posts, cats)
+		if err != nil {
+			return fail(err)
+		}
+		if err := write(b, docs, nil, noCursor); err != nil {
+			return fail(err)
+		}
+		done += len(posts)
+		if progress != nil {
+			progress(done, int(total))
+		}
+	}
+	// Rows written while we read are applied again by the indexer: harmless.
+	if err := write(b, nil, nil, cursor); err != nil {
+		return fail(err)
+	}
+	if err := ix.swap(b, gen); err != nil {
+		return fail(err)
+	}
+	return done, nil
+}
