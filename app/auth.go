@@ -216,9 +216,11 @@ func (s *server) formError(c *fiber.Ctx, name, title string, f form, err error) 
 	return s.render(c, name, title, f)
 }
 
-// localPath keeps redirects on this site: only a path, never another host.
+// localPath keeps redirects on this site: only a path, never another host,
+// and no control characters or backslashes that browsers or headers could reinterpret.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return p

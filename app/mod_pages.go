@@ -27,9 +27,6 @@ import (
 // the CSRF field and answers 303; errors re-render the page with the
 // status of the error and the input kept.
 
-// settingGuidelines is the settings key holding the guidelines Markdown.
-const settingGuidelines = "guidelines"
-
 // modFrame fills what every page's header shows about moderation: the
 // suspension banner for a suspended member and the queue size for staff.
 func (s *server) modFrame(c *fiber.Ctx, p *page) {
@@ -104,28 +101,9 @@ type guidelinesPage struct {
 	Reasons []moderation.Reason
 }
 
-// defaultGuidelines is moderation.DefaultGuidelines with its hard-wrapped
-// paragraph and list lines joined: markup.Render turns every newline into a
-// <br>, which would break the text mid-sentence.
-func defaultGuidelines() string {
-	lines := strings.Split(moderation.DefaultGuidelines, "\n")
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
-		t := strings.TrimSpace(l)
-		startsBlock := t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* ") ||
-			strings.HasPrefix(t, ">") || strings.HasPrefix(t, "|") || strings.HasPrefix(t, "```")
-		if n := len(out); n > 0 && out[n-1] != "" && !startsBlock && !strings.HasPrefix(out[n-1], "#") {
-			out[n-1] += " " + t
-			continue
-		}
-		out = append(out, l)
-	}
-	return strings.Join(out, "\n")
-}
-
 // guidelinesPage: GET /guidelines.
 func (s *server) guidelinesPage(c *fiber.Ctx) error {
-	md, err := models.GetSetting(c.UserContext(), s.DB, settingGuidelines, defaultGuidelines())
+	md, err := models.GetSetting(c.UserContext(), s.DB, models.SettingGuidelines, moderation.DefaultGuidelines)
 	if err != nil {
 		return err
 	}
@@ -135,7 +113,7 @@ func (s *server) guidelinesPage(c *fiber.Ctx) error {
 
 // adminGuidelinesForm: GET /admin/guidelines.
 func (s *server) adminGuidelinesForm(c *fiber.Ctx) error {
-	md, err := models.GetSetting(c.UserContext(), s.DB, settingGuidelines, defaultGuidelines())
+	md, err := models.GetSetting(c.UserContext(), s.DB, models.SettingGuidelines, moderation.DefaultGuidelines)
 	if err != nil {
 		return err
 	}
@@ -156,7 +134,7 @@ func (s *server) adminGuidelinesSubmit(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return s.formError(c, "admin_guidelines", "Edit the community guidelines", form{Values: map[string]string{"body": body}}, err)
 	}
-	if err := models.PutSetting(c.UserContext(), s.DB, settingGuidelines, body, s.Now()); err != nil {
+	if err := models.PutSetting(c.UserContext(), s.DB, models.SettingGuidelines, body, s.Now()); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/guidelines?saved=1", http.StatusSeeOther)
@@ -255,16 +233,7 @@ func (s *server) retractSubmit(c *fiber.Ctx) error {
 	if next == "" {
 		next = "/me/reports"
 	}
-	return c.Redirect(safeLocalPath(next), http.StatusSeeOther)
-}
-
-// safeLocalPath is localPath that also refuses control characters and
-// backslashes, so a form field can never split or bend the Location header.
-func safeLocalPath(p string) string {
-	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return "/"
-	}
-	return localPath(p)
+	return c.Redirect(localPath(next), http.StatusSeeOther)
 }
 
 // --- my reports --------------------------------------------------------------
@@ -595,7 +564,7 @@ func (s *server) modResolveSubmit(c *fiber.Ctx) error {
 	for _, k := range []string{"action", "reason_code", "reason", "body", "suspend_days", "notify"} {
 		vals[k] = c.FormValue(k)
 	}
-	back := safeLocalPath(c.FormValue("back"))
+	back := localPath(c.FormValue("back"))
 	if !strings.HasPrefix(back, "/mod") {
 		back = "/mod"
 	}
@@ -872,7 +841,7 @@ func (s *server) modUnsuspendSubmit(c *fiber.Ctx) error {
 		return s.render(c, "mod_suspended", "Suspended members", d)
 	}
 	if next := c.FormValue("next"); strings.HasPrefix(next, "/u/") {
-		return c.Redirect(safeLocalPath(next), http.StatusSeeOther)
+		return c.Redirect(localPath(next), http.StatusSeeOther)
 	}
 	return c.Redirect("/mod/suspended?done=1", http.StatusSeeOther)
 }

@@ -10,6 +10,7 @@ import (
 // Setting keys.
 const (
 	SettingCommunityName = "community_name"
+	SettingGuidelines    = "guidelines" // Markdown of the community guidelines page
 )
 
 // Setting is one operator-editable value.

@@ -41,16 +41,15 @@ func ReasonByCode(code string) (Reason, bool) {
 	return Reason{}, false
 }
 
-// DefaultGuidelines is the Markdown of the /guidelines page until an admin edits it.
+// DefaultGuidelines is the Markdown of the /guidelines page until an admin
+// edits it. Paragraphs stay on one line each: single newlines render as breaks.
 const DefaultGuidelines = `# Community guidelines
 
-This community is where customers help each other get the most out of the product. A few shared habits
-keep it useful and welcoming for everyone.
+This community is where customers help each other get the most out of the product. A few shared habits keep it useful and welcoming for everyone.
 
 ## What we ask of you
 
-- **Be proactive.** Search before you ask, share what you already tried, and come back to mark the answer
-  that solved your problem so the next person finds it.
+- **Be proactive.** Search before you ask, share what you already tried, and come back to mark the answer that solved your problem so the next person finds it.
 - **Be respectful.** Disagree with ideas, never with people. Assume good intent.
 - **Stay on topic.** Keep threads about the product and the question at hand; start a new topic for a new question.
 - **Be empathetic.** Everyone was new once. Answer the way you would like to be answered.
@@ -68,10 +67,7 @@ keep it useful and welcoming for everyone.
 
 ## How we enforce them
 
-Any member can flag a post from its menu and choose which guideline it breaks. Moderators review every
-report. They may edit the content, remove it, and/or suspend the author, with or without prior notice,
-depending on how serious the violation is. Removed content is kept for review and appeals, and genuine
-threats may be reported to law enforcement.
+Any member can flag a post from its menu and choose which guideline it breaks. Moderators review every report. They may edit the content, remove it, and/or suspend the author, with or without prior notice, depending on how serious the violation is. Removed content is kept for review and appeals, and genuine threats may be reported to law enforcement.
 
 Questions about these guidelines? Ask in the community or contact the moderators.
 `
