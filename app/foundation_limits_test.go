@@ -190,7 +190,7 @@ func TestNULCheckDecodesFirst(t *testing.T) {
 		a := newApp(t, db)
 		tests := []struct{ name, username, password string }{
 			{"percent zero zero in a JSON string", "percent", "100%00 sure, long enough"},
-			{"escaped backslash before u0000", "backslash", `C:\u0000 is a folder`},
+			{"escaped backslash before u0000", "backslash", `C:\\u0000 is a folder`}, // JSON for the text C:\u0000
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

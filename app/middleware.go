@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ const (
 	localUser    = "user"
 	localSession = "session"
 	localBearer  = "bearer"
+	localAuthErr = "auth_error"
 )
 
 // logRequests writes one structured line per request. The query string is
@@ -64,30 +66,47 @@ func (s *server) securityHeaders() fiber.Handler {
 	return helmet.New(cfg)
 }
 
-// refuseNUL rejects request bodies and query strings with NUL bytes at the
-// edge: PostgreSQL text cannot hold them and no legitimate client sends them.
+// jsonNUL finds an escaped NUL (\u0000) in JSON that is not itself an
+// escaped backslash followed by "u0000".
+var jsonNUL = regexp.MustCompile(`(?:^|[^\\])(?:\\\\)*\\u0000`)
+
+// refuseNUL rejects NUL characters in decoded input at the edge: PostgreSQL
+// text cannot hold them and no legitimate client sends them. It looks at
+// decoded values, so text that merely mentions "%00" passes.
 func refuseNUL(c *fiber.Ctx) error {
 	body := c.Body()
-	q := c.Request().URI().QueryString()
-	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(body, []byte(`\u0000`)) ||
-		bytes.Contains(bytes.ToLower(body), []byte("%00")) || bytes.Contains(q, []byte("%00")) {
+	bad := bytes.IndexByte(body, 0) >= 0
+	if !bad && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		bad = jsonNUL.Match(body)
+	}
+	hasNUL := func(k, v []byte) {
+		bad = bad || bytes.IndexByte(k, 0) >= 0 || bytes.IndexByte(v, 0) >= 0
+	}
+	c.Context().QueryArgs().VisitAll(hasNUL)
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+		c.Context().PostArgs().VisitAll(hasNUL)
+	}
+	if bad {
 		return fiber.NewError(http.StatusBadRequest, "NUL characters are not allowed")
 	}
 	return c.Next()
 }
 
 // authenticate resolves the bearer token or the session cookie to a user.
-// A bad bearer token is an error; a stale cookie is simply cleared.
+// A bad bearer token is remembered and refused by refuseBadAuth, after the
+// rate limiter has counted the attempt; a stale cookie is simply cleared.
 func (s *server) authenticate(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return models.ErrUnauthenticated
+			c.Locals(localAuthErr, models.ErrUnauthenticated)
+			return c.Next()
 		}
 		u, err := s.accounts.TokenUser(ctx, strings.TrimSpace(token))
 		if models.IsNotFound(err) {
-			return models.ErrUnauthenticated
+			c.Locals(localAuthErr, models.ErrUnauthenticated)
+			return c.Next()
 		}
 		if err != nil {
 			return err
@@ -107,6 +126,14 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 			c.Locals(localUser, u)
 			c.Locals(localSession, sess)
 		}
+	}
+	return c.Next()
+}
+
+// refuseBadAuth answers 401 for a request whose bearer token was bad.
+func refuseBadAuth(c *fiber.Ctx) error {
+	if err, ok := c.Locals(localAuthErr).(error); ok {
+		return err
 	}
 	return c.Next()
 }
@@ -230,7 +257,13 @@ func (s *server) rateLimit(max int, key func(*fiber.Ctx) string) fiber.Handler {
 		Max:          max,
 		Expiration:   time.Minute,
 		KeyGenerator: key,
-		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests },
+		LimitReached: func(c *fiber.Ctx) error {
+			// The limiter sets these headers only on requests it lets through.
+			c.Set("X-RateLimit-Limit", strconv.Itoa(max))
+			c.Set("X-RateLimit-Remaining", "0")
+			c.Set("X-RateLimit-Reset", c.GetRespHeader(fiber.HeaderRetryAfter))
+			return fiber.ErrTooManyRequests
+		},
 	})
 }
 

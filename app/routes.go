@@ -10,17 +10,20 @@ import (
 )
 
 // routes wires every page and API route; the middleware order matters:
-// headers and logging first, then NUL refusal, identity, CSRF, rate limits.
+// headers and logging first, then identity, the API rate limit (so refused
+// requests count too), bad-token refusal, NUL refusal and CSRF.
 func (s *server) routes(app *fiber.App) {
 	app.Use(s.logRequests, s.securityHeaders())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/assets/:file", s.serveAsset)
 
-	app.Use(refuseNUL, s.authenticate, s.checkCSRF)
+	app.Use(s.authenticate)
+	app.Use("/api/v1", s.rateLimit(s.Config.RateLimit, clientKey))
+	app.Use(refuseBadAuth, refuseNUL, s.checkCSRF)
 	authLimit := s.rateLimit(s.AuthRateLimit, ipKey)
 
-	api := app.Group("/api/v1", s.rateLimit(s.Config.RateLimit, clientKey))
+	api := app.Group("/api/v1")
 	api.Post("/auth/register", authLimit, s.apiRegister)
 	api.Post("/auth/login", authLimit, s.apiLogin)
 	api.Post("/auth/logout", requireUser, s.apiLogout)

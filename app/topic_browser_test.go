@@ -197,7 +197,8 @@ func TestBrowserAskAnswerSolve(t *testing.T) {
 func TestBrowserTopicTour(t *testing.T) {
 	ctx := browser.New(t)
 	db := testdb.Open(t, "sqlite")
-	base := startServer(t, newApp(t, db))
+	searchDeps, catchUp := withSearch(t, db)
+	base := startServer(t, newApp(t, db, searchDeps))
 	bg := context.Background()
 	acc := accounts.New(db, nil)
 	users := map[string]*models.User{}
@@ -235,6 +236,7 @@ func TestBrowserTopicTour(t *testing.T) {
 		}
 	}
 
+	catchUp() // index the topic for "similar topics"
 	browserSignIn(t, ctx, base, "dora")
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+topicPath(topic)),

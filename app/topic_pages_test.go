@@ -256,7 +256,8 @@ func TestTopicPages(t *testing.T) {
 
 func TestNewTopicPage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		a := newApp(t, db)
+		searchDeps, catchUp := withSearch(t, db)
+		a := newApp(t, db, searchDeps)
 		alice := mustTPUser(t, db, "alice", "")
 		cat := mustTPCategory(t, db, "Getting started", "getting-started")
 
@@ -284,7 +285,8 @@ func TestNewTopicPage(t *testing.T) {
 			t.Errorf("new topic redirects to %q", loc)
 		}
 
-		// Similar titles show on the preview.
+		// Similar titles (from the search index) show on the preview.
+		catchUp()
 		res, body = alice.post(t, a, "/new-topic", map[string]string{"category_id": fmt.Sprint(cat.ID), "title": "Cannot reset password", "body": "x", "preview": "1"})
 		tpWantStatus(t, res, body, http.StatusOK)
 		tpWantContains(t, body, "How do I reset my password?", "Similar topics")

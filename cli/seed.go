@@ -56,19 +56,21 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer db.Close()
 
-	var sum seed.Summary
 	if *demo {
-		sum, err = seed.Demo(ctx, db, time.Now())
-	} else {
-		o.Progress = stderr
-		sum, err = seed.Synthetic(ctx, db, o, time.Now())
+		sum, err := seed.Demo(ctx, db, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seeded %s\nsign in as nadia.okafor (moderator) or any demo member with password %s\n",
+			sum, seed.DemoPassword)
+		return nil
 	}
+	o.Progress = stderr
+	sum, err := seed.Synthetic(ctx, db, o, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %s (%.0f posts/s)\n", sum, sum.PostsPerSecond())
-	if !*demo {
-		fmt.Fprintln(stdout, "run agora reindex to make the new posts searchable")
-	}
+	fmt.Fprintf(stdout, "seeded %s (%.0f posts/s)\nrun agora reindex to make the new posts searchable\n",
+		sum, sum.PostsPerSecond())
 	return nil
 }

@@ -150,12 +150,22 @@ func Open(dir string) (*Index, error) {
 	if err != nil {
 		return ix, fmt.Errorf("%w: %v", ErrNoIndex, err)
 	}
-	b, err := bleve.Open(filepath.Join(dir, gen))
+	b, err := openGeneration(dir, gen)
 	if err != nil {
 		return ix, fmt.Errorf("%w: %v", ErrNoIndex, err)
 	}
 	ix.idx, ix.gen = b, gen
 	return ix, nil
+}
+
+// openTimeout bounds the wait for a generation's lock. Bleve's store admits
+// one open handle at a time (a file lock), so without it a second opener,
+// such as agora reindex while the server runs, would wait forever. A
+// reindexer that times out builds the new generation without the old one.
+const openTimeout = time.Second
+
+func openGeneration(dir, gen string) (bleve.Index, error) {
+	return bleve.OpenUsing(filepath.Join(dir, gen), map[string]any{"bolt_timeout": openTimeout.String()})
 }
 
 // Ready reports whether an index is open.
@@ -207,16 +217,19 @@ func (ix *Index) reloadIfSwapped() (bool, error) {
 	if same {
 		return false, nil
 	}
-	b, err := bleve.Open(filepath.Join(ix.dir, gen))
+	b, err := openGeneration(ix.dir, gen)
 	if err != nil {
 		return false, fmt.Errorf("open swapped index %s: %w", gen, err)
 	}
 	ix.mu.Lock()
-	old := ix.idx
+	old, oldGen := ix.idx, ix.gen
 	ix.idx, ix.gen = b, gen
 	ix.mu.Unlock()
 	if old != nil {
-		old.Close() // the reindexer deletes the old folder
+		// The reindexer could not open (so does not delete) the generation
+		// this process held: it goes now that nothing uses it.
+		old.Close()
+		os.RemoveAll(filepath.Join(ix.dir, oldGen))
 	}
 	return true, nil
 }
@@ -289,7 +302,10 @@ func (ix *Index) Apply(docs []*Doc, deletes []int64, cursor int64) error {
 	return write(ix.idx, docs, deletes, cursor)
 }
 
-// Options says who searches and which page they want.
+// DefaultPerPage is the page size when Options.PerPage is not set.
+const DefaultPerPage = 20
+
+// Options says who searches and which page they want (from 1; the zero value is the first).
 type Options struct {
 	Staff          bool // may include removed and hidden posts
 	IncludeRemoved bool // staff asked for them
@@ -320,7 +336,13 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 	if ix.idx == nil {
 		return nil, ErrNoIndex
 	}
-	req := bleve.NewSearchRequestOptions(build(q, o), o.PerPage, (o.Page-1)*o.PerPage, false)
+	// The zero Options is the first page of DefaultPerPage hits; a page below 1
+	// would be a negative offset, which panics inside Bleve.
+	page, perPage := max(1, o.Page), o.PerPage
+	if perPage < 1 {
+		perPage = DefaultPerPage
+	}
+	req := bleve.NewSearchRequestOptions(build(q, o), perPage, (page-1)*perPage, false)
 	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
 	req.Highlight.AddField("body")
 	req.Highlight.AddField("title")
@@ -345,7 +367,8 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 		if f := h.Fragments["body"]; len(f) > 0 {
 			hit.Snippet = f[0]
 		}
-		if f := h.Fragments["title"]; len(f) > 0 {
+		// A first post always has a title fragment; keep it only when the title matched.
+		if f := h.Fragments["title"]; len(f) > 0 && strings.Contains(f[0], "<mark>") {
 			hit.Title = f[0]
 		}
 		out.Hits = append(out.Hits, hit)

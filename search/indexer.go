@@ -60,8 +60,9 @@ func (x *Indexer) Run(ctx context.Context, every time.Duration) {
 }
 
 // CatchUp applies every outbox row after the index's cursor, in batches, and
-// returns how many rows it applied. A crash between a batch and marking the
-// rows processed only means the rows are applied again, which is harmless.
+// returns how many rows it applied. The cursor moves in the same index batch
+// as the documents, so a crash never applies a row twice or skips one; rows
+// a crash left unmarked are marked processed with the next batch.
 func (x *Indexer) CatchUp(ctx context.Context) (int, error) {
 	applied := 0
 	for {
@@ -89,7 +90,7 @@ func (x *Indexer) CatchUp(ctx context.Context) (int, error) {
 			return applied, err
 		}
 		if _, err := x.DB.NewUpdate().Model((*models.OutboxEntry)(nil)).Set("processed_at = ?", time.Now().UTC()).
-			Where("id > ? AND id <= ?", cursor, last).Where("processed_at IS NULL").Exec(ctx); err != nil {
+			Where("id <= ?", last).Where("processed_at IS NULL").Exec(ctx); err != nil {
 			return applied, fmt.Errorf("mark outbox rows processed: %w", err)
 		}
 		applied += len(rows)

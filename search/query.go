@@ -200,6 +200,12 @@ func (q *Query) operator(op, val string) error {
 			q.Terms = append(q.Terms, w)
 		}
 	default:
+		// Only looks like an operator: a URL of any scheme (ftp://…) or a word
+		// ending in a colon, as in a pasted "Error: ECONNREFUSED", is text.
+		if val == "" || strings.HasPrefix(val, "//") {
+			q.Terms = append(q.Terms, cleanWords(op+":"+val)...)
+			return nil
+		}
 		return &QueryError{fmt.Sprintf("unknown operator %s: (use in:title, @user, #category, status:, before:, after:, order:)", op)}
 	}
 	return nil

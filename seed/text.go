@@ -21,7 +21,7 @@ type subject struct {
 
 var subjects = []subject{
 	{"workspace setup", 0}, {"invite teammates", 0}, {"project templates", 0}, {"guest access", 0},
-	{"onboarding checklist", 0}, {"keyboard shortcuts", 0}, {"import trello", 0},
+	{"onboarding checklist", 0}, {"keyboard shortcuts", 0}, {"trello import", 0},
 	{"recurring tasks", 1}, {"due dates", 1}, {"gantt chart", 1}, {"time tracking", 1},
 	{"custom fields", 1}, {"subtask dependencies", 1}, {"kanban swimlanes", 1}, {"search filters", 1},
 	{"email notifications", 1}, {"mobile app sync", 1}, {"file attachments", 1}, {"timezone settings", 1},
