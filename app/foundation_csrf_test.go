@@ -183,8 +183,9 @@ func TestCSRFAnonymousForms(t *testing.T) {
 }
 
 // TestCSRFAnonymousAPI: a JSON API call without cookies needs no token (no
-// browser can send it cross-site without a preflight), but a form-encoded
-// or text/plain one — which any site can post — is refused.
+// browser can send it cross-site without a preflight), and a form-encoded or
+// text/plain one — which any site can post — is refused as the wrong media
+// type before it can sign anyone in.
 func TestCSRFAnonymousAPI(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
@@ -195,9 +196,9 @@ func TestCSRFAnonymousAPI(t *testing.T) {
 		}{
 			{"json", "application/json", `{"login":"x","password":"y"}`, http.StatusUnauthorized},
 			{"json with charset", "application/json; charset=utf-8", `{"login":"x","password":"y"}`, http.StatusUnauthorized},
-			{"form encoded", "application/x-www-form-urlencoded", "login=x&password=y", http.StatusForbidden},
-			{"text plain", "text/plain", `{"login":"x","password":"y"}`, http.StatusForbidden},
-			{"multipart", "multipart/form-data; boundary=x", "--x--", http.StatusForbidden},
+			{"form encoded", "application/x-www-form-urlencoded", "login=x&password=y", http.StatusUnsupportedMediaType},
+			{"text plain", "text/plain", `{"login":"x","password":"y"}`, http.StatusUnsupportedMediaType},
+			{"multipart", "multipart/form-data; boundary=x", "--x--", http.StatusUnsupportedMediaType},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -26,7 +26,7 @@ type User struct {
 
 	ID              int64      `bun:"id,pk,autoincrement" json:"id"`
 	Username        string     `bun:"username" json:"username"`
-	Email           string     `bun:"email" json:"email,omitempty"`
+	Email           string     `bun:"email" json:"-"` // private: only the member's own views add it
 	DisplayName     string     `bun:"display_name" json:"display_name"`
 	PasswordHash    string     `bun:"password_hash" json:"-"`
 	Role            string     `bun:"role" json:"role"`

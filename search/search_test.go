@@ -293,7 +293,7 @@ func TestQueries(t *testing.T) {
 			{"other phrase", `"limit the quota"`, []*models.Post{p2}},
 			{"same words without quotes", "quota limit", []*models.Post{p1, p2}},
 			{"excluded word", "quota -retries", []*models.Post{p1}},
-			{"excluded phrase", `quota -"limit was"`, []*models.Post{p2}},
+			{"excluded phrase", `quota -"quota limit"`, []*models.Post{p2}},
 			{"excluded word in a title", "invoices -duplicate", []*models.Post{a, b}},
 			{"author", "invoices @bob", []*models.Post{b, c}},
 			{"author in capitals", "invoices @BOB", []*models.Post{b, c}},
