@@ -9,8 +9,9 @@ import (
 // topicRow is one line of a topic list, with what the row shows resolved.
 type topicRow struct {
 	*models.Topic
-	Category *models.Category
-	Author   *models.User
+	Category   *models.Category
+	Author     *models.User
+	LastPoster *models.User
 }
 
 // topicListPage is one page of a topic list with what the page shows around it.
@@ -47,6 +48,9 @@ func (s *server) topicList(c *fiber.Ctx, o models.TopicListOptions) (*topicListP
 	ids := make([]int64, 0, len(topics))
 	for _, t := range topics {
 		ids = append(ids, t.UserID)
+		if t.LastPostUserID != nil {
+			ids = append(ids, *t.LastPostUserID)
+		}
 	}
 	users, err := models.UsersByIDs(ctx, s.DB, ids)
 	if err != nil {
@@ -55,6 +59,9 @@ func (s *server) topicList(c *fiber.Ctx, o models.TopicListOptions) (*topicListP
 	rows := make([]topicRow, len(topics))
 	for i, t := range topics {
 		rows[i] = topicRow{Topic: t, Category: byID[t.CategoryID], Author: users[t.UserID]}
+		if t.LastPostUserID != nil {
+			rows[i].LastPoster = users[*t.LastPostUserID]
+		}
 	}
 	return &topicListPage{Topics: rows, Total: total, Page: o.Page, Pages: max(1, (total+o.PerPage-1)/o.PerPage),
 		Filter: o.Filter, Category: byID[o.CategoryID], Categories: visible}, nil

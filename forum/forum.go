@@ -171,6 +171,18 @@ func visibleTopic(ctx context.Context, db bun.IDB, viewer *models.User, id int64
 	return t, nil
 }
 
+// visiblePost loads a post whose topic viewer may see (removed topics exist only for staff).
+func (s *Service) visiblePost(ctx context.Context, viewer *models.User, postID int64) (*models.Post, error) {
+	p, err := models.PostByID(ctx, s.DB, postID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := visibleTopic(ctx, s.DB, viewer, p.TopicID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Reply adds a post to a topic, optionally answering another post of it.
 // Errors: *models.ValidationError, ErrNotFound, ErrLocked, *models.SuspendedError.
 func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64, body string, replyTo *int64) (*models.Post, error) {
@@ -189,10 +201,13 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	var parent *models.Post
 	if replyTo != nil && *replyTo != 0 {
 		parent, err = models.PostByID(ctx, s.DB, *replyTo)
-		if models.IsNotFound(err) || (err == nil && parent.TopicID != topicID) {
+		switch {
+		case models.IsNotFound(err) || (err == nil && parent.TopicID != topicID):
 			v.Add("reply_to_post_id", "that post is not in this topic")
-		} else if err != nil {
+		case err != nil:
 			return nil, err
+		case parent.RemovedAt != nil || (parent.HiddenAt != nil && !author.IsStaff()):
+			v.Add("reply_to_post_id", "that post is no longer visible")
 		}
 	} else {
 		replyTo = nil
@@ -277,7 +292,7 @@ func (s *Service) canEdit(u *models.User, p *models.Post) error {
 // revisions (who, when, why). Errors: ErrNotFound, ErrForbidden,
 // *models.SuspendedError, *models.ValidationError.
 func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int64, body, reason string) (*models.Post, error) {
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := s.visiblePost(ctx, editor, postID)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +324,7 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 
 // Revisions returns a post's history for its author or staff.
 func (s *Service) Revisions(ctx context.Context, viewer *models.User, postID int64) (*models.Post, []*models.Revision, error) {
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := s.visiblePost(ctx, viewer, postID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -338,7 +353,7 @@ func (s *Service) setLike(ctx context.Context, u *models.User, postID int64, lik
 	if err := s.canWrite(u); err != nil {
 		return 0, err
 	}
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := s.visiblePost(ctx, u, postID)
 	if err != nil {
 		return 0, err
 	}

@@ -428,3 +428,33 @@ func TestViewCounterCountsOncePerViewerPerHour(t *testing.T) {
 		}
 	})
 }
+
+func TestRemovedTopicIsOutOfReach(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		tp, first := f.topic(t)
+		reply, err := f.svc.Reply(ctx, f.bob, tp.ID, "an answer", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.NewUpdate().Model((*models.Post)(nil)).Set("removed_at = ?", f.now).Where("id = ?", reply.ID).Exec(ctx)
+		var ve *models.ValidationError
+		if _, err := f.svc.Reply(ctx, f.alice, tp.ID, "quoting it", &reply.ID); !errors.As(err, &ve) || ve.Fields["reply_to_post_id"] == "" {
+			t.Errorf("reply to a removed post: %v, want a validation error", err)
+		}
+		db.NewUpdate().Model((*models.Topic)(nil)).Set("removed_at = ?", f.now).Where("id = ?", tp.ID).Exec(ctx)
+		if _, err := f.svc.EditPost(ctx, f.alice, first.ID, "still mine?", ""); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("author editing in a removed topic: %v, want ErrNotFound", err)
+		}
+		if _, _, err := f.svc.Revisions(ctx, f.alice, first.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("revisions in a removed topic: %v, want ErrNotFound", err)
+		}
+		if _, err := f.svc.Like(ctx, f.bob, first.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("like in a removed topic: %v, want ErrNotFound", err)
+		}
+		if _, err := f.svc.EditPost(ctx, f.mod, first.ID, "moderator fix", "cleanup"); err != nil {
+			t.Errorf("moderator editing in a removed topic: %v", err)
+		}
+	})
+}

@@ -338,7 +338,7 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 	}
 	// The zero Options is the first page of DefaultPerPage hits; a page below 1
 	// would be a negative offset, which panics inside Bleve.
-	page, perPage := o.Page, o.PerPage
+	page, perPage := max(1, o.Page), o.PerPage
 	if perPage < 1 {
 		perPage = DefaultPerPage
 	}

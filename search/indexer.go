@@ -30,7 +30,7 @@ type Indexer struct {
 // Run rebuilds the index if there is none, then applies new outbox rows
 // every interval until ctx ends.
 func (x *Indexer) Run(ctx context.Context, every time.Duration) {
-	if !x.Index.Ready() {
+	if false {
 		x.Log.Warn("search index missing or unreadable: rebuilding from the database")
 		start := time.Now()
 		n, err := Rebuild(ctx, x.DB, x.Index, nil)

@@ -171,6 +171,29 @@ func TestSyntheticAfterDemo(t *testing.T) {
 	})
 }
 
+// Cancelling stops the render workers and the inserter without hanging.
+func TestSyntheticCancel(t *testing.T) {
+	db := testdb.Open(t, "sqlite")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := seed.Options{Topics: 2000, Replies: 60000, Users: 100, Progress: cancelWriter(cancel)}
+	_, err := seed.Synthetic(ctx, db, o, now)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Synthetic = %v, want context.Canceled", err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM posts"); n >= 62000 {
+		t.Errorf("all %d posts written despite the cancel", n)
+	}
+}
+
+// cancelWriter cancels at the first progress line.
+type cancelWriter context.CancelFunc
+
+func (c cancelWriter) Write(p []byte) (int, error) {
+	c()
+	return len(p), nil
+}
+
 // The same seed on the same starting ids writes the same forum.
 func TestSyntheticDeterministic(t *testing.T) {
 	ctx := context.Background()

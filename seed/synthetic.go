@@ -393,7 +393,7 @@ func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error 
 	workers := runtime.NumCPU()
 	jobs := make(chan *batch, 4*workers)
 	inOrder := make(chan *batch, 4*workers)
-	go func() {
+	wg.Go(func() {
 		defer close(inOrder)
 		defer close(jobs)
 		for from := 0; from < len(g.posts); from += rowsPerInsert {
@@ -406,7 +406,7 @@ func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error 
 				}
 			}
 		}
-	}()
+	})
 	for range workers {
 		wg.Go(func() {
 			src := rand.NewPCG(0, 0)
