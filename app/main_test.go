@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
@@ -62,7 +63,7 @@ func startServer(t testing.TB, a *fiber.App) string {
 		t.Fatal(err)
 	}
 	go a.Listener(ln)
-	t.Cleanup(func() { a.Shutdown() })
+	t.Cleanup(func() { a.ShutdownWithTimeout(5 * time.Second) })
 	return "http://" + ln.Addr().String()
 }
 

@@ -540,7 +540,8 @@ func shortDuration(d time.Duration) string {
 	return fmt.Sprintf("%dd %dh", int(d.Hours()/24), int(d.Hours())%24)
 }
 
-// resolveReason joins the guideline chosen and the moderator's words: the
+// resolveReason joins the guideline chosen and the moderator's words as
+// "code: words" (moderation splits them again), or the bare code: the
 // bare code when there are no words (so the log records the guideline).
 func resolveReason(code, text string) string {
 	text = strings.TrimSpace(text)
@@ -551,7 +552,7 @@ func resolveReason(code, text string) string {
 	case text == "":
 		return r.Code
 	}
-	return r.Title + ": " + text
+	return r.Code + ": " + text // moderation splits the guideline from the explanation
 }
 
 // modResolveSubmit: POST /mod/queue/{post_id}/resolve.

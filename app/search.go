@@ -43,6 +43,7 @@ type searchPage struct {
 	Items            []searchItem
 	Total            int
 	Page, Pages      int
+	PerPage          int
 	PrevURL, NextURL string
 	Error            string
 	Took             time.Duration
@@ -56,7 +57,7 @@ var errSearchUnavailable = fiber.NewError(http.StatusServiceUnavailable, "search
 func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 	page, perPage := pageParams(c)
 	u := currentUser(c)
-	out := &searchPage{Query: c.Query("q"), IncludeRemoved: u.IsStaff() && c.Query("include") == "removed", Page: page}
+	out := &searchPage{Query: c.Query("q"), IncludeRemoved: u.IsStaff() && c.Query("include") == "removed", Page: page, PerPage: perPage}
 	q, err := search.Parse(out.Query)
 	if err != nil {
 		return out, err
@@ -147,7 +148,7 @@ func (s *server) apiSearch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": res.Items, "total": res.Total, "page": res.Page, "per_page": len(res.Items),
+	return c.JSON(fiber.Map{"items": res.Items, "total": res.Total, "page": res.Page, "per_page": res.PerPage,
 		"took_ms": float64(res.Took.Microseconds()) / 1000})
 }
 
@@ -161,6 +162,12 @@ func (s *server) searchPageHandler(c *fiber.Ctx) error {
 	case errors.As(err, &qe):
 		c.Status(http.StatusUnprocessableEntity)
 		res.Error = qe.Reason
+	case errors.Is(err, errSearchUnavailable):
+		// The form with the reason, not the error page: that one says only
+		// "internal error" for a 5xx, and the header's search box cannot
+		// render it on /search.
+		c.Status(http.StatusServiceUnavailable)
+		res.Error = errSearchUnavailable.Message
 	case err != nil:
 		return err
 	}

@@ -24,8 +24,9 @@ const (
 // Resolution is a moderator's decision on a queue entry.
 type Resolution struct {
 	Action string
-	// Reason explains the decision; for remove and suspend it may be a flag
-	// reason code from the guidelines, which is then recorded as the guideline.
+	// Reason explains the decision: a guideline code ("spam"), a code and an
+	// explanation ("spam: the same link five times"), or free text. Readers of
+	// a removed post see only the guideline's title.
 	Reason      string
 	Body        string // edit: the new content
 	SuspendDays int    // suspend: 0 means indefinitely
@@ -168,17 +169,40 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 	return res, nil
 }
 
-// guidelineOf returns reason when it is a flag reason code, else "".
-func guidelineOf(reason string) string {
-	if _, ok := ReasonByCode(reason); ok {
-		return reason
+// splitReason reads a moderator's reason: a guideline code ("spam"), a code
+// with an explanation ("spam: posted the same link five times"), or free text.
+func splitReason(reason string) (guideline, text string) {
+	code, rest, _ := strings.Cut(reason, ":")
+	if _, ok := ReasonByCode(strings.TrimSpace(code)); ok {
+		return strings.TrimSpace(code), strings.TrimSpace(rest)
 	}
-	return ""
+	return "", reason
 }
 
-// reasonText turns a reason code into its title for readers; free text stays.
+// guidelineOf returns the guideline code a reason names, or "".
+func guidelineOf(reason string) string {
+	g, _ := splitReason(reason)
+	return g
+}
+
+// reasonText is the reason as the member concerned reads it: the
+// guideline's title and the explanation.
 func reasonText(reason string) string {
-	if r, ok := ReasonByCode(reason); ok {
+	g, text := splitReason(reason)
+	r, ok := ReasonByCode(g)
+	switch {
+	case !ok:
+		return text
+	case text == "":
+		return r.Title
+	}
+	return r.Title + ": " + text
+}
+
+// publicReason is what every reader of a removed post sees: only the
+// guideline's title, never the moderator's own words (unless no guideline was named).
+func publicReason(reason string) string {
+	if r, ok := ReasonByCode(guidelineOf(reason)); ok {
 		return r.Title
 	}
 	return reason
@@ -239,7 +263,7 @@ func (s *Service) removeInTx(ctx context.Context, tx bun.Tx, mod *models.User, p
 	}
 	text := reasonText(reason)
 	if _, err := tx.NewUpdate().Model((*models.Post)(nil)).Set("removed_at = ?", now).Set("removed_by = ?", mod.ID).
-		Set("removed_reason = ?", text).Set("hidden_at = NULL").Where("id = ?", post.ID).Exec(ctx); err != nil {
+		Set("removed_reason = ?", publicReason(reason)).Set("hidden_at = NULL").Where("id = ?", post.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("remove post: %w", err)
 	}
 	target, targetID := "post", post.ID

@@ -30,7 +30,7 @@ type Indexer struct {
 // Run rebuilds the index if there is none, then applies new outbox rows
 // every interval until ctx ends.
 func (x *Indexer) Run(ctx context.Context, every time.Duration) {
-	if false {
+	if !x.Index.Ready() {
 		x.Log.Warn("search index missing or unreadable: rebuilding from the database")
 		start := time.Now()
 		n, err := Rebuild(ctx, x.DB, x.Index, nil)
@@ -240,24 +240,42 @@ func categoryMap(ctx context.Context, db bun.IDB) (map[int64]*models.Category, e
 }
 
 // PlainText turns sanitized post HTML into text for indexing and snippets:
-// tags become spaces, entities are decoded. The HTML is our own sanitizer's
-// output, so a simple scan is enough.
+// block tags become spaces, inline tags vanish (so "<strong>Web</strong>hook"
+// stays one word and "<em>here</em>." keeps its full stop), entities are
+// decoded. The HTML is our own sanitizer's output, so a simple scan is enough.
 func PlainText(h string) string {
 	var b strings.Builder
 	b.Grow(len(h))
-	in := false
 	for i := 0; i < len(h); i++ {
-		switch c := h[i]; {
-		case c == '<':
-			in = true
-		case c == '>' && in:
-			in = false
-			b.WriteByte(' ')
-		case !in:
+		c := h[i]
+		if c != '<' {
 			b.WriteByte(c)
+			continue
 		}
+		end := strings.IndexByte(h[i:], '>')
+		if end < 0 {
+			break // an unclosed tag: drop the rest
+		}
+		if !inlineTag(h[i+1 : i+end]) {
+			b.WriteByte(' ')
+		}
+		i += end
 	}
 	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
+}
+
+// inlineTags are the sanitizer's elements that sit inside a line of text.
+var inlineTags = map[string]bool{"a": true, "abbr": true, "b": true, "code": true, "del": true, "em": true,
+	"i": true, "ins": true, "kbd": true, "mark": true, "q": true, "s": true, "small": true, "span": true,
+	"strong": true, "sub": true, "sup": true, "u": true}
+
+// inlineTag reports whether the tag between < and > (as "/em" or "a href=…") is inline.
+func inlineTag(tag string) bool {
+	tag = strings.TrimPrefix(tag, "/")
+	if i := strings.IndexAny(tag, " \t\n/"); i >= 0 {
+		tag = tag[:i]
+	}
+	return inlineTags[strings.ToLower(tag)]
 }
 
 // Rebuild indexes every post into a new generation, then swaps it in

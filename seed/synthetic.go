@@ -22,6 +22,7 @@ import (
 
 	"agora/accounts"
 	"agora/database"
+	"agora/internal/progress"
 	"agora/markup"
 	"agora/models"
 )
@@ -72,6 +73,7 @@ const (
 // rendered with markup.Render; created_at is spread over the year before now
 // and increases within each topic; every counter (reply, topic and post
 // counts, last post, solved answer) is computed here and written with the rows.
+// Members sign in as <username>@example.com with the password "synthetic-password".
 //
 // It writes no likes and no search_outbox rows: a million outbox rows would
 // only duplicate the posts table, so rebuild the search index afterwards
@@ -111,9 +113,9 @@ func Synthetic(ctx context.Context, db *bun.DB, o Options, now time.Time) (Summa
 		return sum, err
 	}
 	sum.Topics = o.Topics
-	bar := newProgress(o.Progress, len(g.posts))
+	bar := progress.New(o.Progress, "posts", len(g.posts))
 	err = g.writePosts(ctx, w, bar)
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		return sum, err
 	}
@@ -379,7 +381,7 @@ func (g *synth) writeTopics(ctx context.Context, w *writer) error {
 
 // writePosts renders and formats batches of posts on every core while this
 // goroutine inserts them in id order.
-func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error {
+func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress.Bar) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // after stop, which lets the dispatcher and workers end
 	// The pipeline stops on pipe; the writer's transactions live on ctx, as
@@ -431,7 +433,7 @@ func (g *synth) writePosts(ctx context.Context, w *writer, bar *progress) error 
 		if err := w.exec(ctx, query, b.to-b.from); err != nil {
 			return fmt.Errorf("insert posts: %w", err)
 		}
-		bar.add(b.to - b.from)
+		bar.Add(b.to - b.from)
 	}
 	return ctx.Err()
 }

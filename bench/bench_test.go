@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofiber/template/html/v2"
+)
+
+// The load generator against a known server: 200 requests, every tenth
+// answered 500, every fiftieth after a 30 ms pause. Counting is exact;
+// the latency checks only rely on the slow ones being the slowest 2%.
+func TestRunCountsAndQuantiles(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if i%50 == 0 {
+			time.Sleep(30 * time.Millisecond)
+		}
+		if i%10 == 0 {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte("hello")) //nolint:errcheck
+	}))
+	defer srv.Close()
+
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	st := Run(context.Background(), RunConfig{Addr: addr, Conns: 4, Duration: 30 * time.Second, MaxRequests: 200,
+		Next: func(w *Worker) Req { return Req{URI: "/x", Kind: "get"} }})
+
+	if st.Requests != 200 || n.Load() != 200 {
+		t.Fatalf("requests: stats %d, server saw %d; want 200", st.Requests, n.Load())
+	}
+	if st.Errors != 20 || st.ErrorsByStatus[500] != 20 {
+		t.Fatalf("errors = %d (%v), want 20 answers of 500", st.Errors, st.ErrorsByStatus)
+	}
+	if st.Kinds["get"] != 200 {
+		t.Errorf("kinds = %v", st.Kinds)
+	}
+	if st.Bytes != 180*int64(len("hello"))+20*int64(len("boom\n")) {
+		t.Errorf("bytes = %d", st.Bytes)
+	}
+	// 4 of 200 requests (2%) took ≥ 30 ms: p99 is one of them, p50 is not.
+	if st.P99 < 30*time.Millisecond {
+		t.Errorf("p99 = %s, want ≥ 30ms (the slow 2%%)", st.P99)
+	}
+	if st.P50 >= 30*time.Millisecond || st.P50 > st.P99 {
+		t.Errorf("p50 = %s, p99 = %s", st.P50, st.P99)
+	}
+	if st.Max < 30*time.Millisecond || st.RPS() <= 0 || st.Elapsed <= 0 {
+		t.Errorf("max %s, rps %.0f, elapsed %s", st.Max, st.RPS(), st.Elapsed)
+	}
+	if len(st.Samples) == 0 || !strings.Contains(st.Samples[0], "500") {
+		t.Errorf("error samples = %q", st.Samples)
+	}
+	if got := st.ErrorSummary(); got != "500×20" {
+		t.Errorf("summary = %q", got)
+	}
+}
+
+// A closed port is a transport error per request, not a hang.
+func TestRunTransportErrors(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	st := Run(context.Background(), RunConfig{Addr: addr, Conns: 2, Duration: 5 * time.Second, MaxRequests: 10,
+		Timeout: time.Second, Next: func(*Worker) Req { return Req{URI: "/"} }})
+	if st.Requests != 10 || st.Errors != 10 || st.ErrorsByStatus[0] != 10 {
+		t.Fatalf("requests %d, errors %v", st.Requests, st.ErrorsByStatus)
+	}
+}
+
+// The duration bound stops the run by itself.
+func TestRunStopsAfterDuration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	start := time.Now()
+	st := Run(context.Background(), RunConfig{Addr: strings.TrimPrefix(srv.URL, "http://"), Conns: 2,
+		Duration: 200 * time.Millisecond, Next: func(*Worker) Req { return Req{URI: "/"} }})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("run took %s for a 200ms duration", took)
+	}
+	if st.Requests == 0 || st.Errors != 0 {
+		t.Fatalf("requests %d errors %d", st.Requests, st.Errors)
+	}
+}
+
+// The histogram's quantiles by nearest rank, within its 1/64 precision.
+func TestHistogramQuantiles(t *testing.T) {
+	h := NewHistogram()
+	for i := 1; i <= 1000; i++ { // 1 ms … 1000 ms
+		h.Record(time.Duration(i) * time.Millisecond)
+	}
+	within := func(got, want time.Duration) bool {
+		d := got - want
+		if d < 0 {
+			d = -d
+		}
+		return float64(d) <= float64(want)/64
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.99, 990 * time.Millisecond}, {0.999, 999 * time.Millisecond}, {1, 1000 * time.Millisecond}} {
+		if got := h.Quantile(c.q); !within(got, c.want) {
+			t.Errorf("q%.3f = %s, want %s ± 1/64", c.q, got, c.want)
+		}
+	}
+	if h.Count() != 1000 || h.Mean() != 500500*time.Microsecond || h.Max() != time.Second {
+		t.Errorf("count %d mean %s max %s", h.Count(), h.Mean(), h.Max())
+	}
+	// Small values are exact; merging adds counts.
+	a, b := NewHistogram(), NewHistogram()
+	for range 99 {
+		a.Record(100)
+	}
+	b.Record(5 * time.Second)
+	a.Merge(b)
+	if a.Quantile(0.5) != 100 || a.Quantile(0.99) != 100 || a.Quantile(1) != 5*time.Second {
+		t.Errorf("merged: p50 %s p99 %s p100 %s", a.Quantile(0.5), a.Quantile(0.99), a.Quantile(1))
+	}
+	// Every bucket's range holds the values that map to it.
+	for _, v := range []int64{0, 127, 128, 129, 1000, 123456, 1 << 40, 1<<62 + 12345} {
+		lo, hi := bucketRange(bucketOf(v))
+		if v < lo || v > hi {
+			t.Errorf("value %d in bucket [%d, %d]", v, lo, hi)
+		}
+	}
+}
+
+// The ceilings are padded to the asked sizes exactly.
+func TestCeilingSizes(t *testing.T) {
+	for _, size := range []int{15000, 21000, 60000} {
+		if _, got := ceilingJSONData(size); got != size {
+			t.Errorf("json ceiling for %d bytes is %d", size, got)
+		}
+	}
+}
+
+func TestCeilingHTMLSize(t *testing.T) {
+	sub, err := fs.Sub(ceilingFS, "ceilingtpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := html.NewFileSystem(http.FS(sub), ".html")
+	if err := engine.Load(); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{30000, 52345} {
+		if _, got, err := ceilingHTMLData(engine.Templates.Lookup("page"), size); err != nil || got != size {
+			t.Errorf("html ceiling for %d bytes is %d (%v)", size, got, err)
+		}
+	}
+}
+
+func TestParseQuantity(t *testing.T) {
+	for in, want := range map[string]int64{"123": 123, "1.5k": 1500, "2M": 2_000_000, "10MB": 10 << 20, "900kB": 900 << 10, "7B": 7} {
+		if got, ok := parseQuantity(in); !ok || got != want {
+			t.Errorf("parseQuantity(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process accounting from /proc: CPU time (utime+stime, in clock ticks) and
+// peak resident memory (VmHWM).
+
+var clkTck = func() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && n > 0 {
+			return float64(n)
+		}
+	}
+	return 100
+}()
+
+// cpuSeconds returns the CPU time pid has used so far (user + system).
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (ut + st) / clkTck, nil
+}
+
+// statusKB returns a "Vm…:  123 kB" field of /proc/<pid>/status in bytes.
+func statusKB(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// peakRSS is the process's high-water resident set size.
+func peakRSS(pid int) int64 {
+	n, _ := statusKB(pid, "VmHWM")
+	return n
+}
+
+// resetPeakRSS restarts the high-water mark at the current RSS, so each
+// scenario reports its own peak (Linux ≥ 4.0; harmless elsewhere).
+func resetPeakRSS(pid int) bool {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+}
+
+// freePort asks the kernel for an unused port on 127.0.0.1.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// child is a server process started by the bench.
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+	log  string
+	done chan error
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// startChild starts cmd with output to logPath and returns once it runs.
+func startChild(cmd *exec.Cmd, addr, logPath string) (*child, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	c := &child{cmd: cmd, addr: addr, log: logPath, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait(); f.Close() }()
+	return c, nil
+}
+
+// stop asks the process to finish (SIGTERM), then kills it after grace.
+func (c *child) stop(grace time.Duration) {
+	if c == nil {
+		return
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may be gone already
+	select {
+	case <-c.done:
+	case <-time.After(grace):
+		c.cmd.Process.Kill() //nolint:errcheck
+		<-c.done
+	}
+}
+
+// waitHTTP polls url until it answers 200, the process dies or timeout passes.
+func (c *child) waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	end := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-c.done:
+			c.done <- err
+			return fmt.Errorf("server exited (%v); see %s", err, c.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(end) {
+			status := "no answer"
+			if err != nil {
+				status = err.Error()
+			} else {
+				status = resp.Status
+			}
+			return fmt.Errorf("%s not ready after %s (%s); see %s", url, timeout, status, c.log)
+		}
+	}
+}
+
+// machineBusy returns the CPU seconds all cores spent busy since boot
+// (everything but idle and iowait in /proc/stat).
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	var total float64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		total += n
+	}
+	return total / clkTck
+}
