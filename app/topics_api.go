@@ -290,6 +290,8 @@ type categoryRequest struct {
 	Color       *string `json:"color"`
 	Position    *int    `json:"position"`
 	Archived    *bool   `json:"archived"`
+	// FlagThreshold: the open flag weight that hides a post; 0 restores the default.
+	FlagThreshold *int `json:"flag_threshold"`
 }
 
 // apiCreateCategory: POST /api/v1/admin/categories → 201 {category}.

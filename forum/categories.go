@@ -19,6 +19,8 @@ type CategoryInput struct {
 	Color       *string
 	Position    *int
 	Archived    *bool
+	// FlagThreshold is the open flag weight that hides a post here; 0 restores the default.
+	FlagThreshold *int
 }
 
 var (
@@ -64,6 +66,16 @@ func (in CategoryInput) apply(c *models.Category) error {
 	}
 	if in.Archived != nil {
 		c.Archived = *in.Archived
+	}
+	switch t := in.FlagThreshold; {
+	case t == nil:
+	case *t == 0:
+		c.FlagThreshold = nil
+	case *t < 1 || *t > 1000:
+		v.Add("flag_threshold", "use 1 to 1000, or 0 for the default")
+	default:
+		th := *t
+		c.FlagThreshold = &th
 	}
 	return v.Err()
 }

@@ -18,7 +18,7 @@ type Category struct {
 	Color         string    `bun:"color" json:"color"`
 	Position      int       `bun:"position" json:"position"`
 	Archived      bool      `bun:"archived" json:"archived"`
-	FlagThreshold *int      `bun:"flag_threshold" json:"-"`
+	FlagThreshold *int      `bun:"flag_threshold" json:"flag_threshold"` // nil: the default
 	TopicCount    int       `bun:"topic_count" json:"topic_count"`
 	PostCount     int       `bun:"post_count" json:"post_count"`
 	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
@@ -63,7 +63,7 @@ func CategoryBySlug(ctx context.Context, db bun.IDB, slug string) (*Category, er
 
 // UpdateCategory writes every editable column of c; a taken slug is a *ConflictError.
 func UpdateCategory(ctx context.Context, db bun.IDB, c *Category) error {
-	res, err := db.NewUpdate().Model(c).Column("name", "slug", "description", "color", "position", "archived", "updated_at").
+	res, err := db.NewUpdate().Model(c).Column("name", "slug", "description", "color", "position", "archived", "flag_threshold", "updated_at").
 		WherePK().Exec(ctx)
 	if IsUniqueViolation(err) {
 		return &ConflictError{Field: "slug", Message: "a category with that slug exists"}

@@ -85,16 +85,40 @@ func (x *Indexer) CatchUp(ctx context.Context) (int, error) {
 		if err != nil {
 			return applied, err
 		}
-		last := rows[len(rows)-1].ID
+		// Every row read is applied (applying one twice is harmless), but the
+		// cursor stops before a gap that may still fill: the rows after it
+		// are read again next time.
+		last, read := settled(cursor, rows, time.Now()), rows[len(rows)-1].ID
 		if err := x.Index.Apply(docs, deletes, last); err != nil {
 			return applied, err
 		}
 		if _, err := x.DB.NewUpdate().Model((*models.OutboxEntry)(nil)).Set("processed_at = ?", time.Now().UTC()).
-			Where("id <= ?", last).Where("processed_at IS NULL").Exec(ctx); err != nil {
+			Where("id <= ?", read).Where("processed_at IS NULL").Exec(ctx); err != nil {
 			return applied, fmt.Errorf("mark outbox rows processed: %w", err)
 		}
 		applied += len(rows)
+		if last != read {
+			return applied, nil
+		}
 	}
+}
+
+// gapWait: on PostgreSQL an outbox id is taken at insert but seen at
+// commit, and transactions commit in any order. An id missing below rows
+// already seen is a transaction still committing, unless the rows after
+// it are gapWait old: then it rolled back and the id stays unused.
+const gapWait = 30 * time.Second
+
+// settled returns how far the cursor may move over rows (ordered by id):
+// to the end of the ids that follow cursor without a recent gap.
+func settled(cursor int64, rows []*models.OutboxEntry, now time.Time) int64 {
+	for _, r := range rows {
+		if r.ID != cursor+1 && now.Sub(r.CreatedAt) < gapWait {
+			break
+		}
+		cursor = r.ID
+	}
+	return cursor
 }
 
 // affectedPosts expands outbox rows (a post, every post of a topic, every
@@ -282,8 +306,11 @@ func inlineTag(tag string) bool {
 // atomically; searches keep using the old index meanwhile. progress, when
 // not nil, is called after each batch with posts done and the total.
 func Rebuild(ctx context.Context, db *bun.DB, ix *Index, progress func(done, total int)) (int, error) {
+	// The cursor starts before the rows of the last gapWait: their ids may
+	// have gaps that still fill (see settled), so the indexer reads them again.
 	var cursor int64
-	if err := db.NewSelect().Model((*models.OutboxEntry)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &cursor); err != nil {
+	if err := db.NewSelect().Model((*models.OutboxEntry)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").
+		Where("created_at < ?", time.Now().Add(-gapWait).UTC()).Scan(ctx, &cursor); err != nil {
 		return 0, fmt.Errorf("read outbox position: %w", err)
 	}
 	total, err := db.NewSelect().Model((*models.Post)(nil)).Count(ctx)

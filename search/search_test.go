@@ -18,8 +18,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/forum"
-	"agora/markup"
 	"agora/internal/testdb"
+	"agora/markup"
 	"agora/models"
 	"agora/moderation"
 	"agora/search"
@@ -1227,6 +1227,30 @@ func TestCatchUpWaitsForSlowCommits(t *testing.T) {
 	wantPosts(t, f.find(t, "herons", member), "herons after the edit committed", nil...)
 	wantCursorAtEnd(t, db, f.ix)
 	wantAllProcessed(t, db)
+
+	// A rebuild while a transaction is still committing.
+	slow, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback()
+	first, err = models.PostByID(ctx, db, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := models.ApplyPostEdit(ctx, slow, first, f.alice.ID, "About cormorants.", markup.Render("About cormorants."), markup.Version, "", f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.reply(t, f.carol, fastTopic.ID, "Storks again.")
+	if _, err := search.Rebuild(ctx, db, f.ix, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := slow.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.catchUp(t)
+	wantPosts(t, f.find(t, "cormorants", member), "cormorants after a rebuild during the edit", first)
+	wantCursorAtEnd(t, db, f.ix)
 
 	// A rolled-back transaction leaves a gap for good.
 	rolled, err := db.BeginTx(ctx, nil)
