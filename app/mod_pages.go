@@ -860,6 +860,22 @@ type profileMod struct {
 	CanSuspend bool
 	Log        []logRow
 	Form       form
+	Dossier    *moderation.Dossier
+	Notes      []noteRow
+	Posts      []dossierPost
+	NoteForm   form
+}
+
+// noteRow is a staff note with its author's name.
+type noteRow struct {
+	*models.UserNote
+	Author string
+}
+
+// dossierPost is one of the member's recent posts, removed ones included.
+type dossierPost struct {
+	*models.Post
+	URL, Title, Excerpt string
 }
 
 // profileData is the profile page's data; staff also get the panel.
@@ -885,8 +901,82 @@ func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage
 	if m.Log, err = s.logRows(c, entries); err != nil {
 		return nil, err
 	}
+	if err := s.fillDossier(c, u, m); err != nil {
+		return nil, err
+	}
 	d.Mod = m
 	return d, nil
+}
+
+// fillDossier adds the member's notes, recent posts and flag counts, with
+// one query for the note authors and one for the posts' topics.
+func (s *server) fillDossier(c *fiber.Ctx, u *models.User, m *profileMod) error {
+	ctx := c.UserContext()
+	dos, err := s.moderation.MemberDossier(ctx, currentUser(c), u.ID)
+	if err != nil {
+		return err
+	}
+	m.Dossier = dos
+	authorIDs := make([]int64, 0, len(dos.Notes))
+	for _, n := range dos.Notes {
+		authorIDs = append(authorIDs, n.AuthorID)
+	}
+	authors, err := models.UsersByIDs(ctx, s.DB, authorIDs)
+	if err != nil {
+		return err
+	}
+	for _, n := range dos.Notes {
+		r := noteRow{UserNote: n, Author: "former staff"}
+		if a := authors[n.AuthorID]; a != nil {
+			r.Author = a.Username
+		}
+		m.Notes = append(m.Notes, r)
+	}
+	topicIDs := make([]int64, 0, len(dos.RecentPosts))
+	for _, p := range dos.RecentPosts {
+		topicIDs = append(topicIDs, p.TopicID)
+	}
+	topics, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
+	if err != nil {
+		return err
+	}
+	for _, p := range dos.RecentPosts {
+		t := topics[p.TopicID]
+		if t == nil {
+			continue
+		}
+		excerpt := []rune(p.Body)
+		m.Posts = append(m.Posts, dossierPost{Post: p, URL: postURL(t, p.PostNumber), Title: t.Title,
+			Excerpt: string(excerpt[:min(len(excerpt), 160)])})
+	}
+	return nil
+}
+
+// modAddNoteSubmit: POST /mod/users/{id}/notes — a staff-only note on the member's profile.
+func (s *server) modAddNoteSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := models.UserByID(c.UserContext(), s.DB, id)
+	if err != nil {
+		return err
+	}
+	body := c.FormValue("body")
+	if _, err := s.moderation.AddNote(c.UserContext(), currentUser(c), id, body); err != nil {
+		var ve *models.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		d, derr := s.profileData(c, u, form{})
+		if derr != nil {
+			return derr
+		}
+		d.Mod.NoteForm = form{Values: map[string]string{"body": body}, Errors: ve.Fields}
+		c.Status(http.StatusUnprocessableEntity)
+		return s.render(c, "profile", u.Name(), d)
+	}
+	return c.Redirect("/u/"+url.PathEscape(u.Username)+"#notes", http.StatusSeeOther)
 }
 
 // modSuspendSubmit: POST /mod/users/{id}/suspend {days, reason_code, reason, notify}.

@@ -209,6 +209,47 @@ func (s *server) apiModUser(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"user": publicUser(target)})
 }
 
+// apiAddNote: POST /api/v1/mod/users/{id}/notes {body} → 201 {note}.
+func (s *server) apiAddNote(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Body string `json:"body"`
+	}
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	n, err := s.moderation.AddNote(c.UserContext(), currentUser(c), id, req.Body)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"note": n})
+}
+
+// apiMember: GET /api/v1/mod/users/{id} → the member, staff notes, recent posts
+// (removed ones too), flags given and received, and their moderation history.
+func (s *server) apiMember(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := models.UserByID(c.UserContext(), s.DB, id)
+	if err != nil {
+		return err
+	}
+	d, err := s.moderation.MemberDossier(c.UserContext(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	log, _, err := moderation.Log(c.UserContext(), s.DB, moderation.LogFilter{UserID: id, Page: 1, PerPage: 50})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": publicUser(u), "dossier": d, "log": log})
+}
+
 // apiModLog: GET /api/v1/mod/log?moderator=&user=&action=&format=csv → newest first.
 func (s *server) apiModLog(c *fiber.Ctx) error {
 	page, perPage := pageParams(c)

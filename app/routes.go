@@ -54,6 +54,8 @@ func (s *server) routes(app *fiber.App) {
 	mod.Post("/queue/:post_id/resolve", s.apiResolve)
 	mod.Post("/posts/:id/:action", s.apiModPost)
 	mod.Post("/topics/:id/:action", s.apiModTopic)
+	mod.Get("/users/:id", s.apiMember)
+	mod.Post("/users/:id/notes", s.apiAddNote)
 	mod.Post("/users/:id/:action", s.apiModUser)
 	mod.Get("/log", s.apiModLog)
 	mod.Get("/health", s.apiQueueHealth)
@@ -100,6 +102,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/mod/log", requireStaff, s.modLogPage)
 	app.Get("/mod/suspended", requireStaff, s.modSuspendedPage)
 	app.Post("/mod/users/:id/suspend", requireStaff, s.modSuspendSubmit)
+	app.Post("/mod/users/:id/notes", requireStaff, s.modAddNoteSubmit)
 	app.Post("/mod/users/:id/unsuspend", requireStaff, s.modUnsuspendSubmit)
 	app.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 }
