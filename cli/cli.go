@@ -103,6 +103,20 @@ func openDB(ctx context.Context, cfg config.Config) (*bun.DB, error) {
 	return db, nil
 }
 
+// openDBFlag opens and migrates the database named by a command's
+// --database-url flag, or by the environment when the flag is empty.
+func openDBFlag(ctx context.Context, dbURL string, getenv func(string) string) (*bun.DB, error) {
+	var args []string
+	if dbURL != "" {
+		args = []string{"--database-url", dbURL}
+	}
+	cfg, _, err := config.Load(args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openDB(ctx, cfg)
+}
+
 // redact hides a password in a database URL for logs and messages.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
@@ -294,15 +308,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError(err.Error())
 	}
-	var cfgArgs []string
-	if *dbURL != "" {
-		cfgArgs = []string{"--database-url", *dbURL}
-	}
-	cfg, _, err := config.Load(cfgArgs, getenv)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	db, err := openDBFlag(ctx, *dbURL, getenv)
 	if err != nil {
 		return err
 	}

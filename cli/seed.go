@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"agora/config"
 	"agora/seed"
 )
 
@@ -42,15 +41,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := o.Validate(); err != nil {
 		return usageError("seed: " + err.Error())
 	}
-	var cfgArgs []string
-	if *dbURL != "" {
-		cfgArgs = []string{"--database-url", *dbURL}
-	}
-	cfg, _, err := config.Load(cfgArgs, getenv)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg)
+	db, err := openDBFlag(ctx, *dbURL, getenv)
 	if err != nil {
 		return err
 	}

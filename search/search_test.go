@@ -1143,16 +1143,22 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	vocab := strings.Fields(`account api billing card client config configure dashboard deploy endpoint error export
-		invoice key limit login notification password payment permission project quota rate report request retry
-		role secret server settings sync task team timeout token upload user webhook workspace failing works broken
-		slow fast after before every daily nightly since update version mobile desktop browser`)
+	// A Zipf-distributed vocabulary of 5,000 words, as in real text: a few
+	// words are everywhere, the query's two sit further down the ranks.
+	vocab := strings.Fields(`the to and a of in is it for my on with not but when after error api key
+		account billing card client config dashboard deploy endpoint export invoice limit login notification
+		password payment permission project quota rate report request retry role secret server settings sync
+		task team token upload user webhook workspace failing broken slow daily nightly version timeout mobile`)
+	for i := len(vocab); i < 5000; i++ {
+		vocab = append(vocab, fmt.Sprintf("term%d", i))
+	}
+	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	docs := make([]*search.Doc, 0, 1000)
 	for i := 1; i <= posts; i++ {
 		words := make([]string, 30+r.IntN(60))
 		for j := range words {
-			words[j] = vocab[r.IntN(len(vocab))]
+			words[j] = vocab[zipf.Uint64()]
 		}
 		d := &search.Doc{PostID: int64(i), TopicID: int64((i + 9) / 10), Body: strings.Join(words, " "),
 			Author: fmt.Sprintf("user%d", r.IntN(200)), Category: []string{"general", "billing", "api"}[r.IntN(3)],
@@ -1180,6 +1186,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(res.Total), "matches")
 	if len(res.Hits) != 20 || !strings.Contains(res.Hits[0].Snippet, "<mark>") {
 		b.Fatalf("got %d hits of %d, first snippet %q; want a full highlighted page", len(res.Hits), res.Total, res.Hits[0].Snippet)
 	}
