@@ -107,7 +107,7 @@ func fiberMessage(fe *fiber.Error) string {
 	case http.StatusTooManyRequests:
 		return "too many requests; wait a moment and try again"
 	}
-	if fe.Code >= 500 {
+	if fe.Code >= 500 && fe.Code != http.StatusServiceUnavailable {
 		return "internal error"
 	}
 	return fe.Message

@@ -321,7 +321,8 @@ func TestBrowserTopicTour(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".admin-table")),
 		chromedp.SetValue(chromedp.CSS(fmt.Sprintf(`#category-%d input[name="name"]`, cat.ID)), "Start here"),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#category-%d button`, cat.ID))),
-		chromedp.WaitVisible(chromedp.CSS(".admin-table")),
+		// The attribute (not the typed property) changes only when the saved page arrives.
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#category-%d input[name="name"][value="Start here"]`, cat.ID))),
 		chromedp.SendKeys(chromedp.CSS("#new-name"), "Integrations"),
 		chromedp.SendKeys(chromedp.CSS("#new-slug"), "integrations"),
 		chromedp.Click(chromedp.CSS(".admin-create button")),

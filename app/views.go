@@ -19,6 +19,7 @@ type page struct {
 	User      *models.User
 	CSRF      string
 	Path      string
+	Query     string // ?q=, kept in the header's search box
 	Data      any
 	// Suspension is set while the signed-in member is suspended (the banner).
 	Suspension *models.SuspendedError
@@ -41,6 +42,7 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 		User:      currentUser(c),
 		CSRF:      s.csrfToken(c),
 		Path:      c.Path(),
+		Query:     c.Query("q"),
 		Data:      data,
 	}
 	s.modFrame(c, &p)

@@ -91,10 +91,11 @@ func freePort() (int, error) {
 
 // child is a server process started by the bench.
 type child struct {
-	cmd  *exec.Cmd
-	addr string
-	log  string
-	done chan error
+	cmd     *exec.Cmd
+	addr    string
+	log     string
+	exited  chan struct{} // closed when the process has ended
+	waitErr error         // its exit status, once exited is closed
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
@@ -111,22 +112,32 @@ func startChild(cmd *exec.Cmd, addr, logPath string) (*child, error) {
 		f.Close()
 		return nil, err
 	}
-	c := &child{cmd: cmd, addr: addr, log: logPath, done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait(); f.Close() }()
+	c := &child{cmd: cmd, addr: addr, log: logPath, exited: make(chan struct{})}
+	go func() {
+		c.waitErr = cmd.Wait()
+		f.Close()
+		close(c.exited)
+	}()
 	return c, nil
 }
 
 // stop asks the process to finish (SIGTERM), then kills it after grace.
+// Calling it again, or after the process ended, is harmless.
 func (c *child) stop(grace time.Duration) {
 	if c == nil {
 		return
 	}
+	select {
+	case <-c.exited:
+		return
+	default:
+	}
 	c.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may be gone already
 	select {
-	case <-c.done:
+	case <-c.exited:
 	case <-time.After(grace):
 		c.cmd.Process.Kill() //nolint:errcheck
-		<-c.done
+		<-c.exited
 	}
 }
 
@@ -143,9 +154,8 @@ func (c *child) waitHTTP(ctx context.Context, url string, timeout time.Duration)
 			}
 		}
 		select {
-		case err := <-c.done:
-			c.done <- err
-			return fmt.Errorf("server exited (%v); see %s", err, c.log)
+		case <-c.exited:
+			return fmt.Errorf("server exited (%v); see %s", c.waitErr, c.log)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):

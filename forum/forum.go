@@ -392,6 +392,9 @@ func (s *Service) setLike(ctx context.Context, u *models.User, postID int64, lik
 			if err := bump(ctx, tx, "users", u.ID, "likes_given = likes_given "+sign+" 1"); err != nil {
 				return err
 			}
+			if err := models.Enqueue(ctx, tx, "post", postID, "upsert", now); err != nil { // order:likes
+				return err
+			}
 		}
 		return tx.NewSelect().Model((*models.Post)(nil)).Column("like_count").Where("id = ?", postID).Scan(ctx, &count)
 	})
