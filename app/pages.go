@@ -52,7 +52,7 @@ func (s *server) topicList(c *fiber.Ctx, o models.TopicListOptions) (*topicListP
 			ids = append(ids, *t.LastPostUserID)
 		}
 	}
-	users, err := models.UsersByIDs(ctx, s.DB, ids)
+	users, err := models.AuthorsByIDs(ctx, s.DB, ids)
 	if err != nil {
 		return nil, err
 	}

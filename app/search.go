@@ -106,7 +106,7 @@ func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, staff bool) ([]sea
 	for _, p := range posts {
 		userIDs = append(userIDs, p.UserID)
 	}
-	users, err := models.UsersByIDs(ctx, s.DB, userIDs)
+	users, err := models.AuthorsByIDs(ctx, s.DB, userIDs)
 	if err != nil {
 		return nil, err
 	}

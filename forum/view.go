@@ -72,7 +72,7 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 		ids = append(ids, p.ID)
 		authorIDs = append(authorIDs, p.UserID)
 	}
-	authors, err := models.UsersByIDs(ctx, s.DB, authorIDs)
+	authors, err := models.AuthorsByIDs(ctx, s.DB, authorIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,52 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"agora/app"
+	"agora/internal/testdb"
+	"agora/models"
+	"agora/seed"
+)
+
+// BenchmarkTopicPage measures a topic page of 20 posts end to end through
+// the real app (queries, template rendering, middleware), as HTML and JSON.
+func BenchmarkTopicPage(b *testing.B) {
+	ctx := context.Background()
+	db := testdb.Open(b, "sqlite")
+	if _, err := seed.Synthetic(ctx, db, seed.Options{Topics: 300, Replies: 9000, Users: 200, Seed: 1}, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	var topics []*models.Topic
+	if err := db.NewSelect().Model(&topics).Column("id", "slug").Where("reply_count >= 19").Scan(ctx); err != nil || len(topics) == 0 {
+		b.Fatalf("no topics with 20 posts (%v)", err)
+	}
+	a := newApp(b, db, func(d *app.Deps) { d.Config.RateLimit = 1 << 30 })
+	paths := map[string]func(t *models.Topic) string{
+		"html": func(t *models.Topic) string { return fmt.Sprintf("/t/%d/%s", t.ID, t.Slug) },
+		"json": func(t *models.Topic) string { return fmt.Sprintf("/api/v1/topics/%d", t.ID) },
+	}
+	for _, name := range []string{"html", "json"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				path := paths[name](topics[i%len(topics)])
+				res, err := a.Test(httptest.NewRequest(http.MethodGet, path, nil), -1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.StatusCode != http.StatusOK {
+					b.Fatalf("GET %s: %d", path, res.StatusCode)
+				}
+				res.Body.Close()
+				i++
+			}
+		})
+	}
+}
