@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,6 +55,13 @@ type server struct {
 	nameMu    sync.Mutex
 	name      string    // community name cache
 	nameUntil time.Time // cache expiry; settings can change on another node
+
+	// pages are the parsed page templates by name, executed directly by
+	// render: the engine's Render locks its mutex and rewrites the shared
+	// func map on every call.
+	pages map[string]*template.Template
+	// assetURLs are the header's asset links, fixed at start.
+	assetURLs assetLinks
 }
 
 // New builds the Fiber app. It fails when a template or asset cannot be loaded.
@@ -82,11 +90,15 @@ func New(d Deps) (*fiber.App, error) {
 	if err := engine.Load(); err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
+	s.pages = make(map[string]*template.Template, len(pageTemplates))
 	for _, name := range pageTemplates {
-		if engine.Templates.Lookup(name) == nil {
+		t := engine.Templates.Lookup(name)
+		if t == nil {
 			return nil, fmt.Errorf("load templates: page %q is missing", name)
 		}
+		s.pages[name] = t
 	}
+	s.assetURLs = assetLinks{CSS: a.URL("app.css"), JS: a.URL("app.js"), Icon: a.URL("favicon.svg")}
 
 	app := fiber.New(fiber.Config{
 		AppName:                 "agora",
@@ -102,8 +114,11 @@ func New(d Deps) (*fiber.App, error) {
 		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
 	})
 	s.routes(app)
+	lastServer = s // ZZTMP
 	return app, nil
 }
+
+var lastServer *server // ZZTMP
 
 // proxyHeader trusts X-Forwarded-For only when proxies are configured.
 func proxyHeader(trusted []string) string {
@@ -139,23 +154,39 @@ func (s *server) forgetCommunityName() {
 
 func (s *server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"asset": s.assets.URL,
-		"date":  func(t time.Time) string { return t.UTC().Format("Jan 2, 2006") },
-		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"ago":   func(t time.Time) string { return ago(s.Now(), t) },
-		"plural": func(n int, one, many string) string {
-			if n == 1 {
-				return fmt.Sprintf("%d %s", n, one)
-			}
-			return fmt.Sprintf("%d %s", n, many)
-		},
-		"initial": func(name string) string {
-			for _, r := range name {
-				return string(r)
-			}
-			return "?"
-		},
+		"asset":   s.assets.URL,
+		"date":    dateText,
+		"iso":     isoTime,
+		"ago":     func(t time.Time) string { return ago(s.Now(), t) },
+		"plural":  plural,
+		"initial": initial,
 	}
+}
+
+// when is a moment as pages show it: <time datetime="ISO" title="Date">Ago</time>.
+type when struct{ ISO, Date, Ago string }
+
+// at formats t for pages, relative to now.
+func at(now, t time.Time) when { return when{ISO: isoTime(t), Date: dateText(t), Ago: ago(now, t)} }
+
+func dateText(t time.Time) string { return t.UTC().Format("Jan 2, 2006") }
+
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// plural is "1 reply", "2 replies".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return strconv.Itoa(n) + " " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// initial is the avatar letter of a name.
+func initial(name string) string {
+	for _, r := range name {
+		return string(r)
+	}
+	return "?"
 }
 
 // ago formats the time since t the way forum lists do: "5m", "3h", "2d", then the date.
@@ -165,11 +196,11 @@ func ago(now, t time.Time) string {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+		return strconv.Itoa(int(d.Minutes())) + "m ago"
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
+		return strconv.Itoa(int(d.Hours())) + "h ago"
 	case d < 30*24*time.Hour:
-		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+		return strconv.Itoa(int(d.Hours()/24)) + "d ago"
 	}
-	return t.UTC().Format("Jan 2, 2006")
+	return dateText(t)
 }

@@ -186,13 +186,21 @@ func (s *server) csrfToken(c *fiber.Ctx) string {
 	if sess := currentSession(c); sess != nil {
 		return sess.CSRFToken
 	}
-	if t := c.Cookies(anonCSRFCookie); len(t) == 43 {
+	if t := existingAnonCSRF(c); t != "" {
 		return t
 	}
 	t := accounts.NewToken()
 	c.Cookie(s.cookie(anonCSRFCookie, t, 0))
 	c.Request().Header.SetCookie(anonCSRFCookie, t) // later calls in this request see it
 	return t
+}
+
+// existingAnonCSRF is the guest's CSRF token from the cookie, or empty.
+func existingAnonCSRF(c *fiber.Ctx) string {
+	if t := c.Cookies(anonCSRFCookie); len(t) == 43 {
+		return t
+	}
+	return ""
 }
 
 // checkCSRF guards every unsafe request that a browser could forge. Bearer

@@ -95,7 +95,77 @@ func (s *server) listPage(c *fiber.Ctx, categoryID int64, base, title string) er
 		return models.ErrNotFound
 	}
 	page.BaseURL = base
-	return s.render(c, "home", title, page)
+	return s.render(c, "home", title, s.listView(page))
+}
+
+// listView is what home.html shows: plain, preformatted fields for the
+// same reason as the topic page's (see postItem).
+type listView struct {
+	Heading     string
+	Category    *categoryTag // nil: every category
+	NewTopicURL string
+	Tabs        []filterTab
+	Count       string // "30 topics"
+	Topics      []listRow
+	Page, Pages int
+	PrevURL     string
+	NextURL     string
+	EmptyTitle  string
+	EmptyText   string
+	Categories  []*categoryTag // the sidebar
+}
+
+// listRow is one line of a topic list.
+type listRow struct {
+	URL        string
+	Title      string
+	Solved     bool
+	Pinned     bool
+	Locked     bool
+	Initial    string // the author's avatar letter, "?" for a former member
+	AuthorName string // empty for a former member
+	Category   *categoryTag
+	Replies    string // "3 replies"
+	NoReplies  bool
+	LikeCount  int
+	Views      string // "12 views"
+	Last       when   // the last activity
+	LastPoster string // who replied last; empty without replies
+}
+
+// listView formats a page of a topic list for home.html.
+func (s *server) listView(p *topicListPage) *listView {
+	now := s.Now()
+	v := &listView{Heading: p.Heading(), Category: newCategoryTag(p.Category), NewTopicURL: p.NewTopicURL(), Tabs: p.Tabs(),
+		Count: plural(p.Total, "topic", "topics"), Page: p.Page, Pages: p.Pages, PrevURL: p.PrevURL(), NextURL: p.NextURL(),
+		EmptyTitle: p.EmptyTitle(), EmptyText: p.EmptyText()}
+	tags := make(map[int64]*categoryTag, len(p.Categories))
+	v.Categories = make([]*categoryTag, len(p.Categories))
+	for i, cat := range p.Categories {
+		tag := newCategoryTag(cat)
+		tag.Current = p.Category != nil && p.Category.ID == cat.ID
+		tags[cat.ID], v.Categories[i] = tag, tag
+	}
+	v.Topics = make([]listRow, len(p.Topics))
+	for i, r := range p.Topics {
+		t := r.Topic
+		row := listRow{URL: topicURL(t), Title: t.Title, Solved: t.SolvedPostID != nil, Pinned: t.Pinned, Locked: t.Locked,
+			Initial: "?", Replies: plural(t.ReplyCount, "reply", "replies"), NoReplies: t.ReplyCount == 0,
+			LikeCount: t.LikeCount, Views: plural(t.ViewCount, "view", "views"), Last: at(now, t.LastPostedAt)}
+		if r.Category != nil {
+			if row.Category = tags[r.Category.ID]; row.Category == nil {
+				row.Category = newCategoryTag(r.Category) // an archived category's topic
+			}
+		}
+		if r.Author != nil {
+			row.Initial, row.AuthorName = initial(r.Author.Username), r.Author.Username
+		}
+		if r.LastPoster != nil && t.ReplyCount > 0 {
+			row.LastPoster = r.LastPoster.Username
+		}
+		v.Topics[i] = row
+	}
+	return v
 }
 
 // profile: GET /u/{username}.

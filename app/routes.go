@@ -68,6 +68,8 @@ func (s *server) routes(app *fiber.App) {
 
 	app.Get("/", s.home)
 	app.Get("/search", s.searchPageHandler)
+	app.Get("/notifications", requireUser, s.notificationsHTML)
+	app.Post("/notifications/read", requireUser, s.notificationsReadHTML)
 	app.Get("/c/:slug", s.categoryPage)
 	app.Get("/t/:id/:slug?", s.topicPage)
 	app.Post("/t/:id/reply", requireUser, s.replySubmit)

@@ -148,19 +148,60 @@ func (p *topicListPage) EmptyText() string {
 
 // --- the topic page ----------------------------------------------------
 
+// topic.html gets plain structs with every value already formatted:
+// html/template resolves each field by name through reflect on every use,
+// which is slow through embedded pointers, and method and func calls per
+// post cost a reflect call each.
+
 // postItem is a post as the topic page shows it to one viewer.
 type postItem struct {
-	*forum.PostView
+	ID         int64
+	Number     int
+	URL        string // the post's anchor, on the page that holds it
+	IsQuestion bool
+	IsSolution bool
+	Hidden     bool   // hidden from others; this viewer is its author or staff
+	Notice     string // replaces the content when the viewer may not see it
 	// SafeHTML is the stored, sanitized rendering (see trustedPostHTML).
 	SafeHTML        template.HTML
-	URL             string // the post's anchor, on the page that holds it
-	Own             bool   // the viewer wrote it
-	CanSeeRevisions bool   // the viewer is the author or staff
-	CanSolve        bool   // the viewer may mark it as (or unmark it from) the best answer
-	CanAct          bool   // content is shown: likes, quotes and replies apply
-	QuoteURL        string
-	ReplyURL        string
-	ReplyTo         *postRef // the post it answers, when that is on the same page
+	Author          *postAuthor // nil: a former member
+	ReplyTo         *postRef    // the post it answers, when that is on the same page
+	Edited          bool        // it has revisions
+	CanSeeRevisions bool        // the viewer is the author or staff
+	Posted          when
+	LikeCount       int
+	OneLike         bool // LikeCount is 1 ("like", not "likes")
+	Liked           bool // the viewer likes it
+	Own             bool // the viewer wrote it
+	// The actions under the post; none apply while a notice replaces it.
+	CanAct        bool      // content is shown: likes, quotes and replies apply
+	LikeForm      bool      // a member likes with a form; a guest gets a sign-in link
+	CanSolve      bool      // the viewer may mark it as (or unmark it from) the best answer
+	CanEdit       bool      // the viewer may edit it
+	CanQuote      bool      // the reply form is open: quote and reply links
+	SignInToReply bool      // a guest: the reply link signs in first
+	CanFlag       bool      // a member other than the author, not suspended, without an open flag on it
+	MyFlag        *flagNote // the viewer's open flag on it
+	QuoteURL      string
+	ReplyURL      string
+}
+
+// postAuthor is who wrote a post.
+type postAuthor struct {
+	Username  string
+	Name      string // the display name, or the username
+	Initial   string // the avatar letter
+	StaffRole string // the role badge: set for moderators and admins only
+	// Level and Badges fill the flair "Level N · Badge +M"; the template
+	// holds the text around them (html/template would escape a "+" in a value).
+	Level  string
+	Badges string
+}
+
+// flagNote is the viewer's open flag on a post.
+type flagNote struct {
+	ID          int64
+	ReasonTitle string
 }
 
 // postRef names another post of the topic.
@@ -191,17 +232,46 @@ type pagerLink struct {
 	Current bool
 }
 
+// topicInfo is what the topic's header and side card show.
+type topicInfo struct {
+	ID                     int64
+	Title                  string
+	Solved, Locked, Pinned bool
+	ReplyCount             int
+	ViewCount              int
+	LikeCount              int
+	Replies, Views, Likes  string // "3 replies", "1 view", "0 likes"
+	Asked, LastReply       when
+}
+
+// categoryTag is a category as a link with its color.
+type categoryTag struct {
+	ID          int64
+	Name        string
+	Slug        string
+	Color       string
+	Description string
+	TopicCount  int
+	Current     bool // the list being shown is this category's
+}
+
+func newCategoryTag(c *models.Category) *categoryTag {
+	if c == nil {
+		return nil
+	}
+	return &categoryTag{ID: c.ID, Name: c.Name, Slug: c.Slug, Color: c.Color, Description: c.Description, TopicCount: c.TopicCount}
+}
+
 // topicPageData is everything topic.html shows.
 type topicPageData struct {
-	Topic     *models.Topic
-	Category  *models.Category
+	Topic     *models.Topic // for the handlers; the template reads Info
+	Info      topicInfo
+	Category  *categoryTag
 	URL       string      // canonical URL of page 1
 	PageURL   string      // URL of this page
 	LoginURL  string      // sign in and come back here (for guests)
 	Posts     []*postItem // this page's posts in order (the question first on page 1)
-	Question  *postItem
 	Solution  *postItem
-	Replies   []*postItem
 	Page      int
 	Pages     int
 	PrevURL   string
@@ -239,9 +309,14 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 	if err != nil {
 		return nil, err
 	}
+	now := s.Now()
 	t := v.Topic
-	d := &topicPageData{Topic: t, Category: v.Category, URL: topicURL(t), PageURL: topicPageURL(t, v.Page),
+	d := &topicPageData{Topic: t, Category: newCategoryTag(v.Category), URL: topicURL(t), PageURL: topicPageURL(t, v.Page),
 		Page: v.Page, Pages: v.Pages}
+	d.Info = topicInfo{ID: t.ID, Title: t.Title, Solved: t.SolvedPostID != nil, Locked: t.Locked, Pinned: t.Pinned,
+		ReplyCount: t.ReplyCount, ViewCount: t.ViewCount, LikeCount: t.LikeCount,
+		Replies: plural(t.ReplyCount, "reply", "replies"), Views: plural(t.ViewCount, "view", "views"),
+		Likes: plural(t.LikeCount, "like", "likes"), Asked: at(now, t.CreatedAt), LastReply: at(now, t.LastPostedAt)}
 	d.LoginURL = loginURL(d.PageURL)
 	d.CanSolve = viewer != nil && (viewer.ID == t.UserID || viewer.IsStaff())
 	if v.Page > 1 {
@@ -260,16 +335,32 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 	for _, pv := range v.Posts {
 		byID[pv.ID] = pv
 	}
+	sep := "?"
+	if strings.Contains(d.PageURL, "?") {
+		sep = "&"
+	}
+	authors := make(map[*models.User]*postAuthor, len(v.Posts))
 	item := func(pv *forum.PostView) *postItem {
-		it := &postItem{PostView: pv, SafeHTML: trustedPostHTML(pv.HTML), URL: postURL(t, pv.PostNumber)}
+		it := &postItem{ID: pv.ID, Number: pv.PostNumber, URL: postURL(t, pv.PostNumber), IsQuestion: pv.PostNumber == 1,
+			IsSolution: pv.IsSolution, Hidden: pv.Hidden, Notice: pv.Notice, SafeHTML: trustedPostHTML(pv.HTML),
+			Edited: pv.RevisionCount > 0, Posted: at(now, pv.CreatedAt), LikeCount: pv.LikeCount, OneLike: pv.LikeCount == 1,
+			Liked: pv.Liked, CanEdit: pv.CanEdit}
+		if u := pv.Author; u != nil {
+			a, ok := authors[u]
+			if !ok {
+				a = &postAuthor{Username: u.Username, Name: u.Name(), Initial: initial(u.Username),
+					Level: strconv.Itoa(u.Level), Badges: strconv.Itoa(u.BadgeCount)}
+				if u.IsStaff() {
+					a.StaffRole = u.Role
+				}
+				authors[u] = a
+			}
+			it.Author = a
+		}
 		it.Own = viewer != nil && viewer.ID == pv.UserID
 		it.CanSeeRevisions = it.Own || viewer.IsStaff()
 		it.CanAct = pv.Notice == ""
 		it.CanSolve = d.CanSolve && pv.PostNumber != 1 && pv.Notice == "" && !pv.Hidden
-		sep := "?"
-		if strings.Contains(d.PageURL, "?") {
-			sep = "&"
-		}
 		id := strconv.FormatInt(pv.ID, 10)
 		it.QuoteURL = d.PageURL + sep + "quote=" + id + "#reply"
 		it.ReplyURL = d.PageURL + sep + "reply_to=" + id + "#reply"
@@ -284,14 +375,9 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 		}
 		return it
 	}
+	d.Posts = make([]*postItem, 0, len(v.Posts))
 	for _, pv := range v.Posts {
-		it := item(pv)
-		d.Posts = append(d.Posts, it)
-		if pv.PostNumber == 1 {
-			d.Question = it
-			continue
-		}
-		d.Replies = append(d.Replies, it)
+		d.Posts = append(d.Posts, item(pv))
 	}
 	if v.Solution != nil {
 		d.Solution = item(v.Solution)
@@ -299,17 +385,26 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 
 	d.Reply = replyBox{form: form{Values: map[string]string{}}, State: "open", Locked: t.Locked,
 		LoginURL: d.LoginURL}
+	suspended := viewer != nil && viewer.Suspension(now) != nil
 	switch {
 	case viewer == nil:
 		d.Reply.State = "guest"
-	case viewer.Suspension(s.Now()) != nil:
+	case suspended:
 		d.Reply.State = "suspended"
-		d.Reply.Suspended = viewer.Suspension(s.Now()).Error()
+		d.Reply.Suspended = viewer.Suspension(now).Error()
 	case t.Locked && !viewer.IsStaff():
 		d.Reply.State = "locked"
 	}
 	if err := s.attachViewerFlags(c, d); err != nil {
 		return nil, err
+	}
+	for _, it := range d.Posts {
+		if f := d.MyFlags[it.ID]; f != nil {
+			it.MyFlag = &flagNote{ID: f.ID, ReasonTitle: reasonTitle(f.Reason)}
+		}
+		it.LikeForm = viewer != nil
+		it.CanQuote, it.SignInToReply = d.Reply.State == "open", d.Reply.State == "guest"
+		it.CanFlag = viewer != nil && !it.Own && !suspended && it.MyFlag == nil
 	}
 	return d, nil
 }

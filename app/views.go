@@ -1,15 +1,23 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"agora/models"
 )
 
 // pageTemplates must exist at start, so a missing file fails fast.
-var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search",
+var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search", "notifications",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
+
+// guestFormless are the pages that show guests no form that posts, so a
+// guest reading them needs no CSRF token: minting one costs a random read
+// and a Set-Cookie on every view of the busiest pages. The sign-in and
+// register pages set it before a guest can post anything.
+var guestFormless = map[string]bool{"home": true, "topic": true}
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data.
@@ -17,15 +25,21 @@ type page struct {
 	Title     string
 	Community string
 	User      *models.User
-	CSRF      string
+	Staff     bool // User is a moderator or an admin
+	Admin     bool
+	CSRF      string // empty for a guest on a guestFormless page without a token yet
 	Path      string
 	Query     string // ?q=, kept in the header's search box
+	Assets    assetLinks
 	Data      any
 	// Suspension is set while the signed-in member is suspended (the banner).
 	Suspension *models.SuspendedError
 	// ModOpen is the number of open queue entries, for staff only (header badge).
 	ModOpen int
 }
+
+// assetLinks are the content-hashed URLs the header links to.
+type assetLinks struct{ CSS, JS, Icon string }
 
 // form is a submitted HTML form: the values as typed and the errors by field.
 type form struct {
@@ -36,16 +50,37 @@ type form struct {
 
 // render writes the named page template with the common frame.
 func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
+	u := currentUser(c)
 	p := page{
 		Title:     title,
 		Community: s.communityName(c.UserContext()),
-		User:      currentUser(c),
-		CSRF:      s.csrfToken(c),
+		User:      u,
+		Staff:     u.IsStaff(),
+		Admin:     u.IsAdmin(),
 		Path:      c.Path(),
 		Query:     c.Query("q"),
+		Assets:    s.assetURLs,
 		Data:      data,
+	}
+	if u == nil && guestFormless[name] {
+		p.CSRF = existingAnonCSRF(c)
+	} else {
+		p.CSRF = s.csrfToken(c)
 	}
 	s.modFrame(c, &p)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Render(name, p)
+	t := s.pages[name]
+	if t == nil {
+		return fmt.Errorf("render: no page template %q", name)
+	}
+	// Straight into the response's pooled body buffer; a failed page leaves
+	// nothing behind for the error page.
+	res := c.Response()
+	res.ResetBody()
+	if err := t.Execute(res.BodyWriter(), p); err != nil {
+		res.ResetBody()
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	res.Header.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
+	return nil
 }

@@ -36,6 +36,23 @@ type options struct {
 	data     string
 	only     string
 	profile  bool
+	version  string // the commit measured, and whether the tree had local changes
+}
+
+// sourceVersion names the commit and counts uncommitted changes, so a
+// table can be matched to the code it measured.
+func sourceVersion(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown commit"
+	}
+	v := "commit " + strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+		if n := len(strings.Split(strings.TrimSpace(string(st)), "\n")); strings.TrimSpace(string(st)) != "" {
+			v += fmt.Sprintf(" + %d uncommitted changed files", n)
+		}
+	}
+	return v
 }
 
 func main() {
@@ -116,7 +133,8 @@ func run(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	fmt.Printf("building agora (%s) …\n", root)
+	o.version = sourceVersion(root)
+	fmt.Printf("building agora (%s, %s) …\n", root, o.version)
 	bin, err := buildAgora(root, tmp, ".")
 	if err != nil {
 		return err
@@ -229,7 +247,17 @@ func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixt
 		}
 		tr.SearchHits[q] = res.Total
 	}
-	fmt.Printf("[%s] search hits: %v\n", t.Name, tr.SearchHits)
+	least, most := -1, 0
+	for _, n := range tr.SearchHits {
+		if least < 0 || n < least {
+			least = n
+		}
+		most = max(most, n)
+	}
+	fmt.Printf("[%s] %d search queries match %d to %d posts each\n", t.Name, len(tr.SearchHits), least, most)
+	if least == 0 {
+		return nil, fmt.Errorf("a search query matches nothing: %v", tr.SearchHits)
+	}
 
 	pools := newPools(fx)
 	if tr.JSONSize, err = averageSize(base, pools.topicJSON, ""); err != nil {

@@ -61,8 +61,8 @@ func printRow(r row) {
 
 // report prints the table and the targets of issue 6.
 func report(w io.Writer, o options, runs []*targetRun, ceil []row) {
-	fmt.Fprintf(w, "\n## Results (%d connections, %s per scenario after %s warm-up, %d CPUs, %s)\n\n",
-		o.conns, o.duration, o.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "\n## Results (%d connections, %s per scenario after %s warm-up, %d CPUs, %s, %s)\n\n",
+		o.conns, o.duration, o.warmup, runtime.NumCPU(), runtime.Version(), o.version)
 	fmt.Fprintln(w, "| db | scenario | requests/s | p50 | p99 | errors | server CPU | peak RSS | vs ceiling | load gen CPU | other CPU |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	line := func(r row) {

@@ -22,11 +22,18 @@ type scenario struct {
 	Next func(w *Worker) Req
 }
 
-// searchQueries are two-word queries about subjects the synthetic forum
-// talks about (seed/text.go): every one matches thousands of posts.
+// searchQueries are the two-word subjects the synthetic forum talks about
+// (seed/text.go): each one's words fill whole threads, so every query
+// matches tens of thousands of posts; the load spreads over all of them.
 var searchQueries = []string{
-	"export csv", "webhook timeout", "billing invoice", "calendar sync",
-	"api pagination", "time tracking", "custom fields", "dark mode",
+	"workspace setup", "invite teammates", "project templates", "guest access", "onboarding checklist",
+	"keyboard shortcuts", "trello import", "recurring tasks", "due dates", "gantt chart", "time tracking",
+	"custom fields", "subtask dependencies", "kanban swimlanes", "search filters", "email notifications",
+	"file attachments", "timezone settings", "export csv", "billing invoice", "seat license", "sso login",
+	"workload view", "dashboard reports", "webhook timeout", "oauth token", "slack notifications",
+	"github integration", "zapier zap", "calendar sync", "jira import", "api pagination", "webhook signature",
+	"offline mode", "bulk edit", "custom roles", "audit log", "task templates", "dark mode", "portfolio view",
+	"release notes", "scheduled maintenance",
 }
 
 // requestPools holds the prebuilt request targets, so that picking one
