@@ -60,6 +60,8 @@ type server struct {
 	// render: the engine's Render locks its mutex and rewrites the shared
 	// func map on every call.
 	pages map[string]*template.Template
+	// flagReasons is partials/flag_reasons (see flagChoices).
+	flagReasons *template.Template
 	// assetURLs are the header's asset links, fixed at start.
 	assetURLs assetLinks
 }
@@ -98,6 +100,9 @@ func New(d Deps) (*fiber.App, error) {
 		}
 		s.pages[name] = t
 	}
+	if s.flagReasons = engine.Templates.Lookup("partials/flag_reasons"); s.flagReasons == nil {
+		return nil, fmt.Errorf("load templates: partials/flag_reasons is missing")
+	}
 	s.assetURLs = assetLinks{CSS: a.URL("app.css"), JS: a.URL("app.js"), Icon: a.URL("favicon.svg")}
 
 	app := fiber.New(fiber.Config{
@@ -114,11 +119,8 @@ func New(d Deps) (*fiber.App, error) {
 		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
 	})
 	s.routes(app)
-	lastServer = s // ZZTMP
 	return app, nil
 }
-
-var lastServer *server // ZZTMP
 
 // proxyHeader trusts X-Forwarded-For only when proxies are configured.
 func proxyHeader(trusted []string) string {

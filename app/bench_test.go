@@ -3,11 +3,15 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"agora/app"
 	"agora/internal/testdb"
@@ -16,7 +20,8 @@ import (
 )
 
 // BenchmarkTopicPage measures a topic page of 20 posts end to end through
-// the real app (queries, template rendering, middleware), as HTML and JSON.
+// the real app (queries, template rendering, middleware), as HTML and JSON
+// for a guest and as HTML for a member, next to a bare page of the same size.
 func BenchmarkTopicPage(b *testing.B) {
 	ctx := context.Background()
 	db := testdb.Open(b, "sqlite")
@@ -32,25 +37,50 @@ func BenchmarkTopicPage(b *testing.B) {
 		"html": func(t *models.Topic) string { return fmt.Sprintf("/t/%d/%s", t.ID, t.Slug) },
 		"json": func(t *models.Topic) string { return fmt.Sprintf("/api/v1/topics/%d", t.ID) },
 	}
-	for _, name := range []string{"html", "json"} {
+	// html-member: a signed-in member, who gets the like, flag and reply forms.
+	member := mustTPUser(b, db, "benchmember", "")
+	for _, name := range []string{"html", "json", "html-member"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			i := 0
 			for b.Loop() {
-				path := paths[name](topics[i%len(topics)])
-				res, err := a.Test(httptest.NewRequest(http.MethodGet, path, nil), -1)
+				req := httptest.NewRequest(http.MethodGet, paths[strings.TrimSuffix(name, "-member")](topics[i%len(topics)]), nil)
+				if strings.HasSuffix(name, "-member") {
+					req.AddCookie(member.cookie)
+				}
+				res, err := a.Test(req, -1)
 				if err != nil {
 					b.Fatal(err)
 				}
 				if res.StatusCode != http.StatusOK {
-					b.Fatalf("GET %s: %d", path, res.StatusCode)
+					b.Fatalf("GET %s: %d", req.URL, res.StatusCode)
 				}
 				res.Body.Close()
 				i++
 			}
 		})
 	}
+	// bare: a topic page's bytes from an html/template without actions on a
+	// plain Fiber app, the floor the html case is compared with.
+	_, page := call(b, a, httptest.NewRequest(http.MethodGet, paths["html"](topics[0]), nil))
+	bare := template.Must(template.New("bare").Delims("{{{bare", "bare}}}").Parse(page))
+	ba := fiber.New()
+	ba.Get("/", func(c *fiber.Ctx) error {
+		c.Response().Header.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
+		return bare.Execute(c.Response().BodyWriter(), nil)
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for b.Loop() {
+			res, err := ba.Test(httptest.NewRequest(http.MethodGet, "/", nil), -1)
+			if err != nil || res.StatusCode != http.StatusOK {
+				b.Fatal(err, res.StatusCode)
+			}
+			res.Body.Close()
+		}
+	})
 }
 
 // BenchmarkTopicList measures the home page (the latest 30 topics) and a

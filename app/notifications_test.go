@@ -45,3 +45,24 @@ func TestNotifications(t *testing.T) {
 		}
 	})
 }
+
+// TestGuestPagesMintNoCSRFCookie: pages a guest cannot post from do not set
+// the double-submit cookie; the sign-in page does, and its form then works.
+func TestGuestPagesMintNoCSRFCookie(t *testing.T) {
+	a := newApp(t, testdb.Open(t, "sqlite"))
+	for _, path := range []string{"/", "/?filter=solved"} {
+		res, _ := call(t, a, jsonReq(http.MethodGet, path, nil, ""))
+		if c := cookieNamed(res, "agora_csrf"); c != nil {
+			t.Errorf("GET %s set a CSRF cookie for a guest", path)
+		}
+	}
+	res, page := call(t, a, jsonReq(http.MethodGet, "/login", nil, ""))
+	c := cookieNamed(res, "agora_csrf")
+	if c == nil || !strings.Contains(page, `name="_csrf" value="`+c.Value+`"`) {
+		t.Fatalf("login page: cookie %v, form does not carry it", c)
+	}
+	res, _ = call(t, a, formReq("/login", map[string]string{"_csrf": c.Value, "login": "nobody", "password": "wrong password"}, c))
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("login with the page's token: %d, want 401 (checked, not refused as forged)", res.StatusCode)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"agora/forum"
 	"agora/markup"
 	"agora/models"
+	"agora/moderation"
 )
 
 // The server-rendered topic pages: topic lists (filters and paging), a
@@ -174,14 +175,15 @@ type postItem struct {
 	Liked           bool // the viewer likes it
 	Own             bool // the viewer wrote it
 	// The actions under the post; none apply while a notice replaces it.
-	CanAct        bool      // content is shown: likes, quotes and replies apply
-	LikeForm      bool      // a member likes with a form; a guest gets a sign-in link
-	CanSolve      bool      // the viewer may mark it as (or unmark it from) the best answer
-	CanEdit       bool      // the viewer may edit it
-	CanQuote      bool      // the reply form is open: quote and reply links
-	SignInToReply bool      // a guest: the reply link signs in first
-	CanFlag       bool      // a member other than the author, not suspended, without an open flag on it
-	MyFlag        *flagNote // the viewer's open flag on it
+	CanAct        bool          // content is shown: likes, quotes and replies apply
+	LikeForm      bool          // a member likes with a form; a guest gets a sign-in link
+	CanSolve      bool          // the viewer may mark it as (or unmark it from) the best answer
+	CanEdit       bool          // the viewer may edit it
+	CanQuote      bool          // the reply form is open: quote and reply links
+	SignInToReply bool          // a guest: the reply link signs in first
+	CanFlag       bool          // a member other than the author, not suspended, without an open flag on it
+	FlagChoices   template.HTML // the flag menu's reasons (see flagChoices)
+	MyFlag        *flagNote     // the viewer's open flag on it
 	QuoteURL      string
 	ReplyURL      string
 }
@@ -398,6 +400,7 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 	if err := s.attachViewerFlags(c, d); err != nil {
 		return nil, err
 	}
+	var choices string
 	for _, it := range d.Posts {
 		if f := d.MyFlags[it.ID]; f != nil {
 			it.MyFlag = &flagNote{ID: f.ID, ReasonTitle: reasonTitle(f.Reason)}
@@ -405,8 +408,38 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 		it.LikeForm = viewer != nil
 		it.CanQuote, it.SignInToReply = d.Reply.State == "open", d.Reply.State == "guest"
 		it.CanFlag = viewer != nil && !it.Own && !suspended && it.MyFlag == nil
+		if it.CanFlag {
+			if choices == "" {
+				if choices, err = s.flagChoices(); err != nil {
+					return nil, err
+				}
+			}
+			it.FlagChoices = flagChoicesFor(choices, it.ID)
+		}
 	}
 	return d, nil
+}
+
+// flagChoices renders the reasons of the flag menu (partials/flag_reasons)
+// for post 0. Every post of a page has the same menu but for the post id in
+// the inputs' ids, and twelve reasons on each of twenty posts cost more in
+// html/template than the rest of the page, so a page renders them once and
+// flagChoicesFor puts each post's id in.
+func (s *server) flagChoices() (string, error) {
+	var b strings.Builder
+	err := s.flagReasons.Execute(&b, struct {
+		PostID  int64
+		Reasons []moderation.Reason
+	}{0, moderation.Reasons})
+	return b.String(), err
+}
+
+// flagChoicesFor is the flag menu's reasons for one post. A `"flag-0-` in
+// html/template's output can only be the start of the partial's own id and
+// for attributes (it writes a quote inside any value as &#34;), and the
+// post id adds only digits.
+func flagChoicesFor(choices string, postID int64) template.HTML {
+	return template.HTML(strings.ReplaceAll(choices, `"flag-0-`, `"flag-`+strconv.FormatInt(postID, 10)+"-")) //nolint:gosec // see above
 }
 
 // renderTopic writes the topic page.

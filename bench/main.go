@@ -36,6 +36,7 @@ type options struct {
 	data     string
 	only     string
 	profile  bool
+	tags     string // go build -tags for the server
 	version  string // the commit measured, and whether the tree had local changes
 }
 
@@ -71,6 +72,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.StringVar(&o.data, "data", "", "data directory (default bench/data under the module root)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario keys to run (default: all)")
+	flag.StringVar(&o.tags, "tags", "", "build tags for the server (e.g. cgosqlite to try the cgo SQLite driver)")
 	flag.BoolVar(&o.profile, "profile", false, "serve with net/http/pprof (bench/pprofserver) and save CPU and allocation profiles per scenario under <data>/profiles")
 	flag.Parse()
 
@@ -92,6 +94,9 @@ type row struct {
 	CPU      float64 // server CPU seconds per wall second (1.0 = one core)
 	GenCPU   float64 // the load generator's
 	OtherCPU float64 // every other process on the machine (noise)
+	DBCPU    float64 // PostgreSQL backends serving the benchmark database (0 on SQLite, which runs in the server)
+	RSSAnon  int64   // at the end: anonymous memory
+	RSSFile  int64   // at the end: mapped files (the search index, SQLite pages)
 	PeakRSS  int64
 	Ratio    float64 // to the ceiling of its kind; 0 when none
 	Ceiling  bool
@@ -135,13 +140,13 @@ func run(ctx context.Context, o options) error {
 
 	o.version = sourceVersion(root)
 	fmt.Printf("building agora (%s, %s) …\n", root, o.version)
-	bin, err := buildAgora(root, tmp, ".")
+	bin, err := buildAgora(root, tmp, ".", o.tags)
 	if err != nil {
 		return err
 	}
 	serverBin := bin
 	if o.profile {
-		if serverBin, err = buildAgora(root, tmp, "./bench/pprofserver"); err != nil {
+		if serverBin, err = buildAgora(root, tmp, "./bench/pprofserver", o.tags); err != nil {
 			return err
 		}
 	}
@@ -268,6 +273,12 @@ func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixt
 	}
 	fmt.Printf("[%s] topic page sizes: JSON %d bytes, HTML %d bytes (mean of 50)\n", t.Name, tr.JSONSize, tr.HTMLSize)
 
+	took, ok := srv.settle(ctx, 10*time.Minute)
+	if ok {
+		fmt.Printf("[%s] server idle after %s (background work such as index merges done)\n", t.Name, took.Round(time.Second))
+	} else {
+		fmt.Printf("[%s] server still busy after %s; measuring anyway\n", t.Name, took.Round(time.Second))
+	}
 	tr.StartRSS = peakRSS(srv.pid())
 	client := NewClient(addr, o.conns, 0)
 	for _, sc := range scenarios(fx, pools) {
@@ -275,7 +286,7 @@ func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixt
 			continue
 		}
 		stopProf := prof.start(sc.Key, o.duration)
-		r := measure(ctx, o, client, srv.pid(), sc)
+		r := measure(ctx, o, client, srv.pid(), pgName(t), sc)
 		stopProf(r.Stats.Requests)
 		r.DB = t.Name
 		tr.Rows = append(tr.Rows, r)
@@ -305,7 +316,7 @@ func selected(only, key string) bool {
 
 // measure runs one scenario: a warm-up, then the measured run with the
 // server's CPU time and peak RSS around it.
-func measure(ctx context.Context, o options, hc *fasthttp.HostClient, pid int, sc scenario) row {
+func measure(ctx context.Context, o options, hc *fasthttp.HostClient, pid int, pgDB string, sc scenario) row {
 	if o.warmup > 0 {
 		Run(ctx, RunConfig{Addr: hc.Addr, Conns: o.conns, Duration: o.warmup, Next: sc.Next, Client: hc})
 	}
@@ -313,15 +324,19 @@ func measure(ctx context.Context, o options, hc *fasthttp.HostClient, pid int, s
 	cpu0, _ := cpuSeconds(pid)
 	self0, _ := cpuSeconds(os.Getpid())
 	busy0 := machineBusy()
+	db0 := backendCPU(pgDB)
 	start := time.Now()
 	st := Run(ctx, RunConfig{Addr: hc.Addr, Conns: o.conns, Duration: o.duration, Next: sc.Next, Client: hc})
 	wall := time.Since(start).Seconds()
 	cpu1, _ := cpuSeconds(pid)
 	self1, _ := cpuSeconds(os.Getpid())
 	busy1 := machineBusy()
+	dbCPU := backendDelta(db0, backendCPU(pgDB)) / wall
 	server, gen := (cpu1-cpu0)/wall, (self1-self0)/wall
-	return row{Key: sc.Key, Name: sc.Name, Kind: sc.Kind, Stats: st, CPU: server, GenCPU: gen,
-		OtherCPU: max(0, (busy1-busy0)/wall-server-gen), PeakRSS: peakRSS(pid), RSSReset: reset}
+	r := row{Key: sc.Key, Name: sc.Name, Kind: sc.Kind, Stats: st, CPU: server, GenCPU: gen,
+		DBCPU: dbCPU, OtherCPU: max(0, (busy1-busy0)/wall-server-gen-dbCPU), PeakRSS: peakRSS(pid), RSSReset: reset}
+	r.RSSAnon, r.RSSFile = rssSplit(pid)
+	return r
 }
 
 // runCeilings starts the bare-Fiber ceilings in a child process (this
@@ -352,7 +367,7 @@ func runCeilings(ctx context.Context, o options, jsonSize, htmlSize int) ([]row,
 		{"ceiling-json", fmt.Sprintf("ceiling: bare Fiber JSON, %d B", jsonSize), kindJSON, func(*Worker) Req { return Req{URI: "/json"} }},
 		{"ceiling-html", fmt.Sprintf("ceiling: bare Fiber html/template, 20 items, %d B", htmlSize), kindHTML, func(*Worker) Req { return Req{URI: "/html"} }},
 	} {
-		r := measure(ctx, o, client, c.pid(), sc)
+		r := measure(ctx, o, client, c.pid(), "", sc)
 		r.DB, r.Ceiling, r.Ratio = "-", true, 1
 		rows = append(rows, r)
 		printRow(r)
@@ -400,4 +415,16 @@ func averageSize(base string, uris []string, token string) (int, error) {
 		return 0, fmt.Errorf("no topics to measure")
 	}
 	return total / n, nil
+}
+
+// pgName is the PostgreSQL database of t, or "" for SQLite.
+func pgName(t *target) string {
+	if t.Name != "postgres" {
+		return ""
+	}
+	name, _, err := pgAdminURL(t.URL)
+	if err != nil {
+		return ""
+	}
+	return name
 }

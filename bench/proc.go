@@ -197,3 +197,84 @@ func machineBusy() float64 {
 	}
 	return total / clkTck
 }
+
+// settle waits until the process is idle (under 5% of a core for two
+// seconds in a row), e.g. while Bleve merges the segments a fresh reindex
+// left behind, so that background work is not measured as a scenario's.
+func (c *child) settle(ctx context.Context, maxWait time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	quiet := 0
+	prev, _ := cpuSeconds(c.pid())
+	for time.Since(start) < maxWait {
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false
+		case <-c.exited:
+			return time.Since(start), false
+		case <-time.After(time.Second):
+		}
+		now, err := cpuSeconds(c.pid())
+		if err != nil {
+			return time.Since(start), false
+		}
+		if now-prev < 0.05 {
+			quiet++
+			if quiet >= 2 {
+				return time.Since(start), true
+			}
+		} else {
+			quiet = 0
+		}
+		prev = now
+	}
+	return time.Since(start), false
+}
+
+// rssSplit returns the current anonymous and file-backed resident memory:
+// Bleve maps its index files, and pages of them it touched count in RSS.
+func rssSplit(pid int) (anon, file int64) {
+	anon, _ = statusKB(pid, "RssAnon")
+	file, _ = statusKB(pid, "RssFile")
+	return anon, file
+}
+
+// backendCPU sums the CPU seconds of the PostgreSQL backends serving the
+// database named db (their titles read "postgres: [cluster:] user db host state"),
+// by pid, so a scenario can count the database server's work too.
+func backendCPU(db string) map[int]float64 {
+	out := map[int]float64{}
+	if db == "" {
+		return out
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres:")) {
+			continue
+		}
+		// "postgres: [cluster:] user db host(port) state"
+		f := strings.Fields(string(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
+		for _, w := range f[1:min(len(f), 5)] {
+			if w == db {
+				if s, err := cpuSeconds(pid); err == nil {
+					out[pid] = s
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// backendDelta is the CPU the backends used between two backendCPU calls.
+func backendDelta(before, after map[int]float64) float64 {
+	var sum float64
+	for pid, s := range after {
+		sum += s - before[pid] // a new backend started from 0
+	}
+	return sum
+}

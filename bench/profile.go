@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// profiler takes a CPU profile and a delta allocation profile of the
-// server (bench/pprofserver) over each measured scenario.
+// profiler takes CPU, allocation, mutex and block profiles of the server
+// (bench/pprofserver) over each measured scenario.
 type profiler struct {
 	addr, dir, db string
 }
@@ -35,6 +35,8 @@ func (p *profiler) start(key string, d time.Duration) func(requests int64) {
 	for _, prof := range []struct{ path, file string }{
 		{"/debug/pprof/profile?seconds=" + secs, base + ".cpu.pprof"},
 		{"/debug/pprof/allocs?seconds=" + secs, base + ".allocs.pprof"},
+		{"/debug/pprof/mutex?seconds=" + secs, base + ".mutex.pprof"},
+		{"/debug/pprof/block?seconds=" + secs, base + ".block.pprof"},
 	} {
 		wg.Go(func() {
 			if err := fetch("http://"+p.addr+prof.path, prof.file); err != nil {
@@ -44,7 +46,7 @@ func (p *profiler) start(key string, d time.Duration) func(requests int64) {
 	}
 	return func(requests int64) {
 		wg.Wait()
-		fmt.Printf("           profiles: %s.{cpu,allocs}.pprof", base)
+		fmt.Printf("           profiles: %s.{cpu,allocs,mutex,block}.pprof", base)
 		if objs, bytes, ok := allocTotals(base + ".allocs.pprof"); ok && requests > 0 {
 			fmt.Printf("; ≈ %d allocations and %d KB allocated per request", objs/requests, bytes/requests/1024)
 		}

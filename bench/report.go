@@ -34,14 +34,24 @@ func thousands(v float64) string {
 	return b.String()
 }
 
+// cpuPerReq is the server's CPU time per request (plus PostgreSQL's), in
+// milliseconds: steadier than requests/s on a shared machine.
+func cpuPerReq(r row) float64 {
+	if r.Stats.Requests == 0 {
+		return 0
+	}
+	return 1000 * (r.CPU + r.DBCPU) * r.Stats.Elapsed.Seconds() / float64(r.Stats.Requests)
+}
+
 // printRow is the progress line after each scenario.
 func printRow(r row) {
 	errs := fmt.Sprint(r.Stats.Errors)
 	if s := r.Stats.ErrorSummary(); s != "" {
 		errs += " (" + s + ")"
 	}
-	fmt.Printf("  %-8s %-50s %8s req/s  p50 %-9s p99 %-9s errors %-6s server CPU %4.0f%%  load gen %4.0f%%  other %4.0f%%  peak RSS %s\n",
-		r.DB, r.Name, thousands(r.Stats.RPS()), ms(r.Stats.P50), ms(r.Stats.P99), errs, 100*r.CPU, 100*r.GenCPU, 100*r.OtherCPU, mb(r.PeakRSS))
+	fmt.Printf("  %-8s %-50s %8s req/s  p50 %-9s p99 %-9s errors %-6s CPU/req %.2f ms  server CPU %4.0f%%%s  load gen %4.0f%%  other %4.0f%%  peak RSS %s (now %s anon + %s files)\n",
+		r.DB, r.Name, thousands(r.Stats.RPS()), ms(r.Stats.P50), ms(r.Stats.P99), errs, cpuPerReq(r), 100*r.CPU, dbNote(r), 100*r.GenCPU, 100*r.OtherCPU,
+		mb(r.PeakRSS), mb(r.RSSAnon), mb(r.RSSFile))
 	for _, s := range r.Stats.Samples {
 		fmt.Printf("           error sample: %s\n", s)
 	}
@@ -59,12 +69,19 @@ func printRow(r row) {
 	}
 }
 
+func dbNote(r row) string {
+	if r.DB != "postgres" {
+		return ""
+	}
+	return fmt.Sprintf(" + PostgreSQL %3.0f%%", 100*r.DBCPU)
+}
+
 // report prints the table and the targets of issue 6.
 func report(w io.Writer, o options, runs []*targetRun, ceil []row) {
 	fmt.Fprintf(w, "\n## Results (%d connections, %s per scenario after %s warm-up, %d CPUs, %s, %s)\n\n",
 		o.conns, o.duration, o.warmup, runtime.NumCPU(), runtime.Version(), o.version)
-	fmt.Fprintln(w, "| db | scenario | requests/s | p50 | p99 | errors | server CPU | peak RSS | vs ceiling | load gen CPU | other CPU |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| db | scenario | requests/s | p50 | p99 | errors | server CPU | peak RSS | vs ceiling | CPU ms/request | PostgreSQL CPU | load gen CPU | other CPU |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	line := func(r row) {
 		ratio := "—"
 		if r.Ratio > 0 && !r.Ceiling {
@@ -74,8 +91,12 @@ func report(w io.Writer, o options, runs []*targetRun, ceil []row) {
 		if s := r.Stats.ErrorSummary(); s != "" {
 			errs += " (" + s + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %.0f%% | %.0f%% |\n", r.DB, r.Name, thousands(r.Stats.RPS()),
-			ms(r.Stats.P50), ms(r.Stats.P99), errs, 100*r.CPU, mb(r.PeakRSS), ratio, 100*r.GenCPU, 100*r.OtherCPU)
+		pg := "—"
+		if r.DB == "postgres" {
+			pg = fmt.Sprintf("%.0f%%", 100*r.DBCPU)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %.2f | %s | %.0f%% | %.0f%% |\n", r.DB, r.Name, thousands(r.Stats.RPS()),
+			ms(r.Stats.P50), ms(r.Stats.P99), errs, 100*r.CPU, mb(r.PeakRSS), ratio, cpuPerReq(r), pg, 100*r.GenCPU, 100*r.OtherCPU)
 	}
 	for _, tr := range runs {
 		for _, r := range tr.Rows {
@@ -87,7 +108,9 @@ func report(w io.Writer, o options, runs []*targetRun, ceil []row) {
 	}
 	fmt.Fprintln(w, "\nserver CPU: share of one core used by the server process during the scenario (200% = both cores);"+
 		" the load generator runs on the same machine and competes for the same two cores (load gen CPU);"+
-		" other CPU is every other process on the machine during the scenario (noise: should be near 0%).")
+		" CPU ms/request is the server's (plus PostgreSQL's) CPU time per request, steadier than requests/s when the machine is shared;"+
+		" PostgreSQL CPU is the backends serving the benchmark database; other CPU is every other process on the machine"+
+		" during the scenario (noise: should be near 0%).")
 
 	for _, tr := range runs {
 		fmt.Fprintf(w, "\n[%s] seed %s%s, reindex %s%s; server start-up peak RSS %s; \"database is locked\" in the server log: %d\n",

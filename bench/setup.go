@@ -60,12 +60,16 @@ func moduleRoot() (string, error) {
 
 // buildAgora compiles the server (pkg: "." or the profiling variant) into
 // dir and returns the binary's path.
-func buildAgora(root, dir, pkg string) (string, error) {
+func buildAgora(root, dir, pkg, tags string) (string, error) {
 	bin := filepath.Join(dir, "agora")
 	if pkg != "." {
 		bin = filepath.Join(dir, filepath.Base(pkg))
 	}
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	args := []string{"build", "-o", bin}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -11,12 +11,16 @@ import (
 	_ "net/http/pprof" //nolint:gosec // bound to 127.0.0.1 by the bench only
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"agora/cli"
 )
 
 func main() {
+	// Contention too: where requests wait (locks, channels, the connection pool).
+	runtime.SetMutexProfileFraction(20)
+	runtime.SetBlockProfileRate(100_000) // one sample per 100 µs blocked
 	if addr := os.Getenv("BENCH_PPROF_ADDR"); addr != "" {
 		go func() {
 			if err := http.ListenAndServe(addr, nil); err != nil { //nolint:gosec // local profiling only
