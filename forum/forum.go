@@ -136,10 +136,10 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		if _, err := tx.NewUpdate().Model(t).Column("first_post_id").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("link first post: %w", err)
 		}
-		if err := bump(ctx, tx, "categories", cat.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
+		if err := models.Bump(ctx, tx, "categories", cat.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
 			return err
 		}
-		if err := bump(ctx, tx, "users", author.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
+		if err := models.Bump(ctx, tx, "users", author.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
 			return err
 		}
 		return models.Enqueue(ctx, tx, "post", p.ID, "upsert", now)
@@ -148,15 +148,6 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		return nil, nil, err
 	}
 	return t, p, nil
-}
-
-// bump applies a counter expression to one row, inside the write's transaction.
-func bump(ctx context.Context, tx bun.IDB, table string, id int64, set string) error {
-	_, err := tx.NewUpdate().Table(table).Set(set).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("update %s counters: %w", table, err)
-	}
-	return nil
 }
 
 // visibleTopic loads a topic that viewer may see: removed topics exist only for staff.
@@ -238,10 +229,10 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("insert reply: %w", err)
 		}
-		if err := bump(ctx, tx, "categories", t.CategoryID, "post_count = post_count + 1"); err != nil {
+		if err := models.Bump(ctx, tx, "categories", t.CategoryID, "post_count = post_count + 1"); err != nil {
 			return err
 		}
-		if err := bump(ctx, tx, "users", author.ID, "post_count = post_count + 1"); err != nil {
+		if err := models.Bump(ctx, tx, "users", author.ID, "post_count = post_count + 1"); err != nil {
 			return err
 		}
 		notified := map[int64]bool{author.ID: true}
@@ -380,16 +371,16 @@ func (s *Service) setLike(ctx context.Context, u *models.User, postID int64, lik
 			return fmt.Errorf("write like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			if err := bump(ctx, tx, "posts", postID, "like_count = like_count "+sign+" 1"); err != nil {
+			if err := models.Bump(ctx, tx, "posts", postID, "like_count = like_count "+sign+" 1"); err != nil {
 				return err
 			}
-			if err := bump(ctx, tx, "topics", p.TopicID, "like_count = like_count "+sign+" 1"); err != nil {
+			if err := models.Bump(ctx, tx, "topics", p.TopicID, "like_count = like_count "+sign+" 1"); err != nil {
 				return err
 			}
-			if err := bump(ctx, tx, "users", p.UserID, "likes_received = likes_received "+sign+" 1"); err != nil {
+			if err := models.Bump(ctx, tx, "users", p.UserID, "likes_received = likes_received "+sign+" 1"); err != nil {
 				return err
 			}
-			if err := bump(ctx, tx, "users", u.ID, "likes_given = likes_given "+sign+" 1"); err != nil {
+			if err := models.Bump(ctx, tx, "users", u.ID, "likes_given = likes_given "+sign+" 1"); err != nil {
 				return err
 			}
 			if err := models.Enqueue(ctx, tx, "post", postID, "upsert", now); err != nil { // order:likes

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -160,4 +161,13 @@ func ApplyPostEdit(ctx context.Context, tx bun.IDB, p *Post, editorID int64, bod
 		return notFound(err, "insert revision")
 	}
 	return Enqueue(ctx, tx, "post", p.ID, "upsert", now)
+}
+
+// Bump applies a counter expression ("reply_count = reply_count + 1") to one
+// row of table, inside the write's transaction.
+func Bump(ctx context.Context, tx bun.IDB, table string, id int64, set string) error {
+	if _, err := tx.NewUpdate().Table(table).Set(set).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("update %s counters: %w", table, err)
+	}
+	return nil
 }

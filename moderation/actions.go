@@ -298,13 +298,6 @@ func (s *Service) removeInTx(ctx context.Context, tx bun.Tx, mod *models.User, p
 		Message: "A moderator removed your post in " + topic.Title + " for violating the community guidelines (" + text + ")."})
 }
 
-func bump(ctx context.Context, tx bun.IDB, table string, id int64, set string) error {
-	if _, err := tx.NewUpdate().Table(table).Set(set).Where("id = ?", id).Exec(ctx); err != nil {
-		return fmt.Errorf("update %s counters: %w", table, err)
-	}
-	return nil
-}
-
 // bumpTopicInCategory adds (sign "+") or takes (sign "-") a topic and its
 // visible posts to or from its category's counters.
 func bumpTopicInCategory(ctx context.Context, tx bun.IDB, topic *models.Topic, sign string) error {
@@ -319,13 +312,13 @@ func bumpTopicInCategory(ctx context.Context, tx bun.IDB, topic *models.Topic, s
 // bumpReply counts a reply in (sign "+") or out of (sign "-") its topic and,
 // while the topic itself is visible, its category.
 func bumpReply(ctx context.Context, tx bun.IDB, topic *models.Topic, sign string) error {
-	if err := bump(ctx, tx, "topics", topic.ID, "reply_count = reply_count "+sign+" 1"); err != nil {
+	if err := models.Bump(ctx, tx, "topics", topic.ID, "reply_count = reply_count "+sign+" 1"); err != nil {
 		return err
 	}
 	if topic.RemovedAt != nil {
 		return nil
 	}
-	return bump(ctx, tx, "categories", topic.CategoryID, "post_count = post_count "+sign+" 1")
+	return models.Bump(ctx, tx, "categories", topic.CategoryID, "post_count = post_count "+sign+" 1")
 }
 
 // canSuspend: nobody suspends an admin; only admins suspend moderators; nobody suspends themself.
@@ -573,10 +566,10 @@ func (s *Service) TopicAction(ctx context.Context, mod *models.User, topicID int
 		}
 		if action == TopicMove && t.RemovedAt == nil && target.ID != t.CategoryID {
 			posts := t.ReplyCount + 1
-			if err := bump(ctx, tx, "categories", t.CategoryID, fmt.Sprintf("topic_count = topic_count - 1, post_count = post_count - %d", posts)); err != nil {
+			if err := models.Bump(ctx, tx, "categories", t.CategoryID, fmt.Sprintf("topic_count = topic_count - 1, post_count = post_count - %d", posts)); err != nil {
 				return err
 			}
-			if err := bump(ctx, tx, "categories", target.ID, fmt.Sprintf("topic_count = topic_count + 1, post_count = post_count + %d", posts)); err != nil {
+			if err := models.Bump(ctx, tx, "categories", target.ID, fmt.Sprintf("topic_count = topic_count + 1, post_count = post_count + %d", posts)); err != nil {
 				return err
 			}
 			if err := models.Enqueue(ctx, tx, "topic", topicID, "upsert", now); err != nil {
