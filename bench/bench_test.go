@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,5 +166,27 @@ func TestParseQuantity(t *testing.T) {
 		if got, ok := parseQuantity(in); !ok || got != want {
 			t.Errorf("parseQuantity(%q) = %d, %v; want %d", in, got, ok, want)
 		}
+	}
+}
+
+// The /proc accounting reads this very process.
+func TestProcAccounting(t *testing.T) {
+	x := 0
+	for i := range 50_000_000 {
+		x += i % 7
+	}
+	_ = x
+	cpu, err := cpuSeconds(os.Getpid())
+	if err != nil || cpu <= 0 {
+		t.Fatalf("cpuSeconds = %v, %v", cpu, err)
+	}
+	if _, err := childrenCPUSeconds(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	if rss := peakRSS(os.Getpid()); rss < 1<<20 {
+		t.Fatalf("peak RSS %d", rss)
+	}
+	if busy := machineBusy(); busy <= 0 {
+		t.Fatalf("machine busy %v", busy)
 	}
 }

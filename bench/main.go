@@ -160,6 +160,7 @@ func run(ctx context.Context, o options) error {
 
 	var runs []*targetRun
 	var prepTime time.Duration
+	var ceilBefore []row
 	for _, t := range targets {
 		prepStart := time.Now()
 		if t.Name == "postgres" {
@@ -180,7 +181,16 @@ func run(ctx context.Context, o options) error {
 		}
 		fmt.Printf("[%s] fixtures: %d members + 1 moderator with tokens, %d open queue entries, %d topics with ≥ 19 replies (using %d)\n",
 			t.Name, len(fx.Members), fx.OpenQueue, fx.LongTotal, len(fx.Topics))
-		tr, err := benchTarget(ctx, o, serverBin, t, fx)
+		var before func(jsonSize, htmlSize int) error
+		if len(runs) == 0 {
+			// The first pass of the ceilings, once the answer sizes are known.
+			before = func(jsonSize, htmlSize int) error {
+				rows, err := runCeilings(ctx, o, jsonSize, htmlSize, "before")
+				ceilBefore = rows
+				return err
+			}
+		}
+		tr, err := benchTarget(ctx, o, serverBin, t, fx, before)
 		if err != nil {
 			return err
 		}
@@ -188,19 +198,22 @@ func run(ctx context.Context, o options) error {
 		runs = append(runs, tr)
 	}
 
-	// The ceilings, sized like the first database's answers.
-	ceil, err := runCeilings(ctx, o, runs[0].JSONSize, runs[0].HTMLSize)
+	// The ceilings again, after everything: the machine's speed drifts
+	// (other tenants), so each ratio uses the mean of both passes.
+	ceilAfter, err := runCeilings(ctx, o, runs[0].JSONSize, runs[0].HTMLSize, "after")
 	if err != nil {
 		return err
 	}
+	ceil := append(ceilBefore, ceilAfter...)
+	jsonCeil, htmlCeil := meanRPS(ceil, kindJSON), meanRPS(ceil, kindHTML)
 	for _, tr := range runs {
 		for i := range tr.Rows {
 			r := &tr.Rows[i]
 			switch r.Kind {
 			case kindHTML:
-				r.Ratio = r.Stats.RPS() / max(ceil[1].Stats.RPS(), 1)
+				r.Ratio = r.Stats.RPS() / max(htmlCeil, 1)
 			case kindJSON:
-				r.Ratio = r.Stats.RPS() / max(ceil[0].Stats.RPS(), 1)
+				r.Ratio = r.Stats.RPS() / max(jsonCeil, 1)
 			}
 		}
 	}
@@ -211,7 +224,8 @@ func run(ctx context.Context, o options) error {
 }
 
 // benchTarget starts the server on t and runs every scenario against it.
-func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixtures) (*targetRun, error) {
+func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixtures,
+	before func(jsonSize, htmlSize int) error) (*targetRun, error) {
 	tr := &targetRun{Target: t, Fixtures: fx, SearchHits: map[string]int{}}
 	port, err := freePort()
 	if err != nil {
@@ -280,6 +294,11 @@ func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixt
 		fmt.Printf("[%s] server still busy after %s; measuring anyway\n", t.Name, took.Round(time.Second))
 	}
 	tr.StartRSS = peakRSS(srv.pid())
+	if before != nil {
+		if err := before(tr.JSONSize, tr.HTMLSize); err != nil {
+			return nil, err
+		}
+	}
 	client := NewClient(addr, o.conns, 0)
 	for _, sc := range scenarios(fx, pools) {
 		if !selected(o.only, sc.Key) {
@@ -341,7 +360,7 @@ func measure(ctx context.Context, o options, hc *fasthttp.HostClient, pid int, p
 
 // runCeilings starts the bare-Fiber ceilings in a child process (this
 // program in its hidden ceiling mode) and drives them like Agora.
-func runCeilings(ctx context.Context, o options, jsonSize, htmlSize int) ([]row, error) {
+func runCeilings(ctx context.Context, o options, jsonSize, htmlSize int, pass string) ([]row, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -352,7 +371,7 @@ func runCeilings(ctx context.Context, o options, jsonSize, htmlSize int) ([]row,
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(self, "ceiling", "-addr", addr, "-json-size", strconv.Itoa(jsonSize), "-html-size", strconv.Itoa(htmlSize))
-	logPath := filepath.Join(o.data, "server-ceiling.log")
+	logPath := filepath.Join(o.data, "server-ceiling-"+pass+".log")
 	c, err := startChild(cmd, addr, logPath)
 	if err != nil {
 		return nil, err
@@ -364,8 +383,8 @@ func runCeilings(ctx context.Context, o options, jsonSize, htmlSize int) ([]row,
 	client := NewClient(addr, o.conns, 0)
 	var rows []row
 	for _, sc := range []scenario{
-		{"ceiling-json", fmt.Sprintf("ceiling: bare Fiber JSON, %d B", jsonSize), kindJSON, func(*Worker) Req { return Req{URI: "/json"} }},
-		{"ceiling-html", fmt.Sprintf("ceiling: bare Fiber html/template, 20 items, %d B", htmlSize), kindHTML, func(*Worker) Req { return Req{URI: "/html"} }},
+		{"ceiling-json", fmt.Sprintf("ceiling: bare Fiber JSON, %d B (%s)", jsonSize, pass), kindJSON, func(*Worker) Req { return Req{URI: "/json"} }},
+		{"ceiling-html", fmt.Sprintf("ceiling: bare Fiber html/template, 20 items, %d B (%s)", htmlSize, pass), kindHTML, func(*Worker) Req { return Req{URI: "/html"} }},
 	} {
 		r := measure(ctx, o, client, c.pid(), "", sc)
 		r.DB, r.Ceiling, r.Ratio = "-", true, 1
@@ -427,4 +446,20 @@ func pgName(t *target) string {
 		return ""
 	}
 	return name
+}
+
+// meanRPS is the mean requests/s of the ceiling rows of one kind.
+func meanRPS(rows []row, kind string) float64 {
+	var sum float64
+	n := 0
+	for _, r := range rows {
+		if r.Kind == kind {
+			sum += r.Stats.RPS()
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }

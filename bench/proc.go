@@ -30,26 +30,50 @@ var clkTck = func() float64 {
 
 // cpuSeconds returns the CPU time pid has used so far (user + system).
 func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, err
+	}
+	return sumTicks(f[11], f[12])
+}
+
+// childrenCPUSeconds is the CPU time of pid's children that ended and were
+// waited for (cutime + cstime): PostgreSQL's parallel workers and closed
+// backends end up there, in the postmaster's account.
+func childrenCPUSeconds(pid int) (float64, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return sumTicks(f[13], f[14])
+}
+
+func sumTicks(a, b string) (float64, error) {
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (x + y) / clkTck, nil
+}
+
+// statFields returns the fields of /proc/<pid>/stat from the third on
+// (f[0] is the state; utime is f[11]).
+func statFields(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("unexpected /proc stat format")
+		return nil, errors.New("unexpected /proc stat format")
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
+	if len(f) < 15 {
+		return nil, errors.New("short /proc stat")
 	}
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return (ut + st) / clkTck, nil
+	return f, nil
 }
 
 // statusKB returns a "Vm…:  123 kB" field of /proc/<pid>/status in bytes.
@@ -239,13 +263,16 @@ func rssSplit(pid int) (anon, file int64) {
 }
 
 // backendCPU sums the CPU seconds of the PostgreSQL backends serving the
-// database named db (their titles read "postgres: [cluster:] user db host state"),
-// by pid, so a scenario can count the database server's work too.
+// database named db (their titles read "postgres: [cluster:] user db host
+// state"), by pid, and records their postmaster's reaped-children CPU
+// under key -1 (parallel workers are short-lived processes that only show
+// there; it also holds backends of other databases that ended meanwhile).
 func backendCPU(db string) map[int]float64 {
 	out := map[int]float64{}
 	if db == "" {
 		return out
 	}
+	postmaster := 0
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
@@ -263,8 +290,18 @@ func backendCPU(db string) map[int]float64 {
 				if s, err := cpuSeconds(pid); err == nil {
 					out[pid] = s
 				}
+				if postmaster == 0 {
+					if f, err := statFields(pid); err == nil {
+						postmaster, _ = strconv.Atoi(f[1]) // field 4, the parent
+					}
+				}
 				break
 			}
+		}
+	}
+	if postmaster > 0 {
+		if s, err := childrenCPUSeconds(postmaster); err == nil {
+			out[-1] = s
 		}
 	}
 	return out
@@ -274,7 +311,11 @@ func backendCPU(db string) map[int]float64 {
 func backendDelta(before, after map[int]float64) float64 {
 	var sum float64
 	for pid, s := range after {
-		sum += s - before[pid] // a new backend started from 0
+		b, ok := before[pid]
+		if pid == -1 && !ok {
+			continue // no baseline for the postmaster's account
+		}
+		sum += s - b // a new backend started from 0
 	}
 	return sum
 }

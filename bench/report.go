@@ -151,7 +151,8 @@ func report(w io.Writer, o options, runs []*targetRun, ceil []row) {
 	rps("topic-html", 4000, "topic page HTML")
 	if r, ok := by["topic-html"]; ok {
 		check(r.Ratio >= 0.6, "topic page HTML ≥ 60% of the bare template ceiling",
-			fmt.Sprintf("%.0f%% (%s vs %s req/s)", 100*r.Ratio, thousands(r.Stats.RPS()), thousands(ceil[1].Stats.RPS())))
+			fmt.Sprintf("%.0f%% (%s vs %s req/s, the mean of the ceiling's two passes)", 100*r.Ratio, thousands(r.Stats.RPS()),
+				thousands(meanRPS(ceil, kindHTML))))
 	}
 	p99("topic-html", 25*time.Millisecond, "topic page HTML")
 	rps("topic-json", 15000, "topic page JSON")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"agora/database"
 	"agora/seed"
 )
 
@@ -60,6 +61,12 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	sum, err := seed.Synthetic(ctx, db, o, time.Now())
 	if err != nil {
 		return err
+	}
+	if !database.IsSQLite(db) {
+		// Fresh bulk data has no planner statistics until autovacuum runs (if it does).
+		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
 	}
 	fmt.Fprintf(stdout, "seeded %s (%.0f posts/s)\nrun agora reindex to make the new posts searchable\n",
 		sum, sum.PostsPerSecond())

@@ -428,14 +428,14 @@ func build(q *Query, o Options) query.Query {
 		d.SetField("created_at")
 		must = append(must, d)
 	}
-	if !(o.Staff && o.IncludeRemoved) {
-		must = append(must, term("state", StateVisible), boolQ("archived", false))
-	}
 	if len(q.Terms)+len(q.Phrases) == 0 {
 		must = append(must, bleve.NewMatchAllQuery())
 	}
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(must...)
+	if !(o.Staff && o.IncludeRemoved) {
+		bq.AddMustNot(notForMembers()...)
+	}
 	for _, x := range q.Excluded {
 		phrase := strings.Contains(x, " ")
 		bq.AddMustNot(textField("title", x, phrase, 1), textField("body", x, phrase, 1))
@@ -447,6 +447,19 @@ func build(q *Query, o Options) query.Query {
 		bq.AddShould(sol)
 	}
 	return bq
+}
+
+// notForMembers matches what guests and members must not see. Excluding the
+// few hidden, removed and archived posts is far cheaper than requiring
+// "visible", which would walk a posting list as long as the whole index.
+func notForMembers() []query.Query {
+	hidden := bleve.NewTermQuery(StateHidden)
+	hidden.SetField("state")
+	removed := bleve.NewTermQuery(StateRemoved)
+	removed.SetField("state")
+	archived := bleve.NewBoolFieldQuery(true)
+	archived.SetField("archived")
+	return []query.Query{hidden, removed, archived}
 }
 
 // SimilarTopics returns the ids of up to n visible topics whose titles share
@@ -463,11 +476,10 @@ func (ix *Index) SimilarTopics(ctx context.Context, title string, n int) ([]int6
 	}
 	m := bleve.NewMatchQuery(strings.Join(words, " "))
 	m.SetField("title") // the match query ORs the words by default
-	state := bleve.NewTermQuery(StateVisible)
-	state.SetField("state")
-	open := bleve.NewBoolFieldQuery(false)
-	open.SetField("archived")
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(m, state, open), n, 0, false)
+	bq := bleve.NewBooleanQuery()
+	bq.AddMust(m)
+	bq.AddMustNot(notForMembers()...)
+	req := bleve.NewSearchRequestOptions(bq, n, 0, false)
 	req.Fields = []string{"topic_id"}
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
