@@ -41,6 +41,9 @@ const (
 // logRequests writes one structured line per request. The query string is
 // left out because it can carry secrets (the setup token).
 func (s *server) logRequests(c *fiber.Ctx) error {
+	if !s.Log.Enabled(context.Background(), slog.LevelInfo) {
+		return c.Next() // AGORA_LOG_LEVEL=warn or error: no request lines to build
+	}
 	start := time.Now()
 	err := c.Next()
 	status := c.Response().StatusCode()
