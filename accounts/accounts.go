@@ -212,11 +212,7 @@ func (s *Service) IssueToken(ctx context.Context, userID int64, name string) (st
 
 // TokenUser resolves a bearer token to its user, or ErrNotFound.
 func (s *Service) TokenUser(ctx context.Context, token string) (*models.User, error) {
-	t, err := models.APITokenByHash(ctx, s.DB, HashToken(token), s.Now().UTC())
-	if err != nil {
-		return nil, err
-	}
-	u, err := models.UserByID(ctx, s.DB, t.UserID)
+	u, err := models.UserByAPIToken(ctx, s.DB, HashToken(token), s.Now().UTC())
 	if err != nil {
 		return nil, err
 	}

@@ -77,14 +77,13 @@ func CreateAPIToken(ctx context.Context, db bun.IDB, t *APIToken) error {
 	return notFound(err, "create api token")
 }
 
-// APITokenByHash returns the unexpired token with that hash, or ErrNotFound.
-func APITokenByHash(ctx context.Context, db bun.IDB, hash string, now time.Time) (*APIToken, error) {
-	t := new(APIToken)
-	err := db.NewSelect().Model(t).Where("token_hash = ?", hash).
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("expires_at IS NULL").WhereOr("expires_at > ?", now)
-		}).Scan(ctx)
-	return t, notFound(err, "load api token")
+// UserByAPIToken returns the user of the unexpired token with that hash, or
+// ErrNotFound: one query on every bearer request.
+func UserByAPIToken(ctx context.Context, db bun.IDB, hash string, now time.Time) (*User, error) {
+	u := new(User)
+	err := db.NewSelect().Model(u).Where("id = (SELECT user_id FROM api_tokens WHERE token_hash = ? "+
+		"AND (expires_at IS NULL OR expires_at > ?))", hash, now).Scan(ctx)
+	return u, notFound(err, "load token user")
 }
 
 // DeleteAPIToken revokes the token with that hash.
