@@ -35,12 +35,12 @@ func modSignIn(t *testing.T, ctx context.Context, base, username string) {
 func TestBrowserFlagRemoveSuspend(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
 	base := startServer(t, newApp(t, db))
-	alice := mustModUser(t, db, "alice", "member")
-	mustModUser(t, db, "bob", "member")
-	mustModUser(t, db, "mia", "moderator")
-	olive := mustModUser(t, db, "olive", "member")
-	cat := mustModCategory(t, db)
-	topic := mustModTopic(t, db, olive, cat, "How do I export my invoices?", "I can't find the export button for invoices anywhere.")
+	alice := mustTPUser(t, db, "alice", "member")
+	mustTPUser(t, db, "bob", "member")
+	mustTPUser(t, db, "mia", "moderator")
+	olive := mustTPUser(t, db, "olive", "member")
+	cat := mustTPCategory(t, db, "Billing", "billing")
+	topic := mustTPTopic(t, db, olive, cat, "How do I export my invoices?", "I can't find the export button for invoices anywhere.")
 	topicPath := base + "/t/" + strconv.FormatInt(topic.ID, 10)
 
 	// Alice replies through the form.

@@ -9,48 +9,13 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"agora/accounts"
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/moderation"
 )
 
-// mustModUser registers a member with role and starts a browser session for them.
-func mustModUser(tb testing.TB, db *bun.DB, username, role string) *tpUser {
-	tb.Helper()
-	ctx := context.Background()
-	acc := accounts.New(db, nil)
-	u, err := acc.Register(ctx, accounts.RegisterInput{Username: username, Email: username + "@example.com",
-		Password: memberPassword, AgeConfirmed: true, Role: role})
-	if err != nil {
-		tb.Fatalf("register %s: %v", username, err)
-	}
-	token, sess, err := acc.StartSession(ctx, u.ID, "127.0.0.1", "test")
-	if err != nil {
-		tb.Fatalf("session for %s: %v", username, err)
-	}
-	return &tpUser{User: u, cookie: &http.Cookie{Name: "agora_session", Value: token}, csrf: sess.CSRFToken}
-}
-
-func mustModCategory(tb testing.TB, db *bun.DB) *models.Category {
-	tb.Helper()
-	c := &models.Category{Name: "Billing", Slug: "billing", Color: "#3b6ea8", Position: 1}
-	if err := models.CreateCategory(context.Background(), db, c); err != nil {
-		tb.Fatalf("create category: %v", err)
-	}
-	return c
-}
-
-func mustModTopic(tb testing.TB, db *bun.DB, u *tpUser, cat *models.Category, title, body string) *models.Topic {
-	tb.Helper()
-	t, _, err := forum.New(db, nil).CreateTopic(context.Background(), u.User, forum.TopicInput{CategoryID: cat.ID, Title: title, Body: body})
-	if err != nil {
-		tb.Fatalf("create topic: %v", err)
-	}
-	return t
-}
-
+// mustModReply answers a topic as u.
 func mustModReply(tb testing.TB, db *bun.DB, u *tpUser, topicID int64, body string) *models.Post {
 	tb.Helper()
 	p, err := forum.New(db, nil).Reply(context.Background(), u.User, topicID, body, nil)
@@ -63,12 +28,12 @@ func mustModReply(tb testing.TB, db *bun.DB, u *tpUser, topicID int64, body stri
 func TestModerationPages(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		a := newApp(t, db)
-		author := mustModUser(t, db, "alice", "member")
-		flagger := mustModUser(t, db, "bob", "member")
-		mod := mustModUser(t, db, "mia", "moderator")
-		admin := mustModUser(t, db, "ada", "admin")
-		cat := mustModCategory(t, db)
-		topic := mustModTopic(t, db, flagger, cat, "Where is the invoice export?", "I can't find the export button anywhere.")
+		author := mustTPUser(t, db, "alice", "member")
+		flagger := mustTPUser(t, db, "bob", "member")
+		mod := mustTPUser(t, db, "mia", "moderator")
+		admin := mustTPUser(t, db, "ada", "admin")
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		topic := mustTPTopic(t, db, flagger, cat, "Where is the invoice export?", "I can't find the export button anywhere.")
 		reply := mustModReply(t, db, author, topic.ID, "Nobody cares, figure it out yourself.")
 		postID := strconv.FormatInt(reply.ID, 10)
 

@@ -20,11 +20,11 @@ func TestBrowserSearch(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
 	deps, catchUp := withSearch(t, db)
 	base := startServer(t, newApp(t, db, deps))
-	mustModUser(t, db, "alice", "member")
-	bob := mustModUser(t, db, "bob", "member")
-	mia := mustModUser(t, db, "mia", "moderator")
-	cat := mustModCategory(t, db)
-	topic := mustModTopic(t, db, bob, cat, "Webhook retries time out after 30s",
+	mustTPUser(t, db, "alice", "member")
+	bob := mustTPUser(t, db, "bob", "member")
+	mia := mustTPUser(t, db, "mia", "moderator")
+	cat := mustTPCategory(t, db, "Billing", "billing")
+	topic := mustTPTopic(t, db, bob, cat, "Webhook retries time out after 30s",
 		"Our **webhook** endpoint takes 40 seconds to answer, so every delivery hits the timeout and is retried.")
 	mustModReply(t, db, mia, topic.ID, "Answer within 30 seconds and do the slow work later: the webhook timeout cannot be raised.")
 	spam := mustModReply(t, db, bob, topic.ID, "Cheap webhook timeout fixes at example.com, click now!")

@@ -30,7 +30,7 @@ func mustTPUser(tb testing.TB, db *bun.DB, username, role string) *tpUser {
 	ctx := context.Background()
 	acc := accounts.New(db, nil)
 	u, err := acc.Register(ctx, accounts.RegisterInput{Username: username, Email: username + "@example.com",
-		Password: "a long enough password", AgeConfirmed: true, Role: role})
+		Password: memberPassword, AgeConfirmed: true, Role: role})
 	if err != nil {
 		tb.Fatalf("register %s: %v", username, err)
 	}
