@@ -23,6 +23,7 @@ import (
 	"agora/forum"
 	"agora/models"
 	"agora/moderation"
+	"agora/pagecache"
 	"agora/search"
 	"agora/templates"
 )
@@ -51,6 +52,7 @@ type server struct {
 	moderation *moderation.Service
 	views      *forum.ViewCounter
 	assets     *assets.Assets
+	pageCache  *pagecache.Cache // see cache.go
 
 	nameMu    sync.Mutex
 	name      string    // community name cache
@@ -85,7 +87,8 @@ func New(d Deps) (*fiber.App, error) {
 		d.Views = forum.NewViewCounter(d.DB, d.Now)
 	}
 	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now),
-		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a}
+		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a,
+		pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, d.Now)}
 
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFuncMap(s.templateFuncs())

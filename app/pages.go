@@ -87,15 +87,17 @@ func (s *server) listPage(c *fiber.Ctx, categoryID int64, base, title string) er
 		return err
 	}
 	o.PerPage = 30
-	page, err := s.topicList(c, o)
-	if err != nil {
-		return err
-	}
-	if o.Page > page.Pages {
-		return models.ErrNotFound
-	}
-	page.BaseURL = base
-	return s.render(c, "home", title, s.listView(page))
+	return s.cached(c, guests, s.listsVersion, func() error {
+		page, err := s.topicList(c, o)
+		if err != nil {
+			return err
+		}
+		if o.Page > page.Pages {
+			return models.ErrNotFound
+		}
+		page.BaseURL = base
+		return s.render(c, "home", title, s.listView(page))
+	})
 }
 
 // listView is what home.html shows: plain, preformatted fields for the

@@ -144,16 +144,22 @@ func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, staff bool) ([]sea
 
 // apiSearch: GET /api/v1/search?q=…[&include=removed].
 func (s *server) apiSearch(c *fiber.Ctx) error {
-	res, err := s.runSearch(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": res.Items, "total": res.Total, "page": res.Page, "per_page": res.PerPage,
-		"took_ms": float64(res.Took.Microseconds()) / 1000})
+	return s.cached(c, nonStaff, s.searchVersion, func() error {
+		res, err := s.runSearch(c)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"items": res.Items, "total": res.Total, "page": res.Page, "per_page": res.PerPage,
+			"took_ms": float64(res.Took.Microseconds()) / 1000})
+	})
 }
 
 // searchPageHandler: GET /search?q= — results, or the form with the reason a query was refused.
 func (s *server) searchPageHandler(c *fiber.Ctx) error {
+	return s.cached(c, guests, s.searchVersion, func() error { return s.searchPage(c) })
+}
+
+func (s *server) searchPage(c *fiber.Ctx) error {
 	res, err := s.runSearch(c)
 	var qe *search.QueryError
 	switch {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -458,24 +459,37 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.loadTopicPage(c, id, c.QueryInt("page", 1))
-	if err != nil {
-		return err
-	}
-	if c.Params("slug") != d.Topic.Slug {
-		target := topicURL(d.Topic)
-		if q := string(c.Request().URI().QueryString()); q != "" {
-			target += "?" + q
+	// A wrong slug's redirect is not cached: its version is "" (see cached).
+	version := func(ctx context.Context) (string, error) {
+		slug, v, err := models.TopicVersion(ctx, s.DB, id)
+		if err != nil || slug != c.Params("slug") {
+			return "", err
 		}
-		return c.Redirect(target, http.StatusMovedPermanently)
+		return v, nil
 	}
-	s.views.Record(id, viewerKey(c))
-	if d.Reply.State == "open" {
-		if err := s.prefillReply(c, d); err != nil {
+	err = s.cached(c, guests, version, func() error {
+		d, err := s.loadTopicPage(c, id, c.QueryInt("page", 1))
+		if err != nil {
 			return err
 		}
+		if c.Params("slug") != d.Topic.Slug {
+			target := topicURL(d.Topic)
+			if q := string(c.Request().URI().QueryString()); q != "" {
+				target += "?" + q
+			}
+			return c.Redirect(target, http.StatusMovedPermanently)
+		}
+		if d.Reply.State == "open" {
+			if err := s.prefillReply(c, d); err != nil {
+				return err
+			}
+		}
+		return s.renderTopic(c, d)
+	})
+	if err == nil && c.Response().StatusCode() == http.StatusOK {
+		s.views.Record(id, viewerKey(c))
 	}
-	return s.renderTopic(c, d)
+	return err
 }
 
 // prefillReply handles ?quote={post id} (the post's Markdown as a quote) and

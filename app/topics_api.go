@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -79,15 +80,17 @@ func (s *server) apiTopics(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.topicList(c, o)
-	if err != nil {
-		return err
-	}
-	items := make([]topicJSON, len(page.Topics))
-	for i, r := range page.Topics {
-		items[i] = topicJSON{Topic: r.Topic, URL: topicURL(r.Topic), Author: brief(r.Author)}
-	}
-	return c.JSON(fiber.Map{"items": items, "page": o.Page, "per_page": o.PerPage, "total": page.Total})
+	return s.cached(c, everyone, s.listsVersion, func() error {
+		page, err := s.topicList(c, o)
+		if err != nil {
+			return err
+		}
+		items := make([]topicJSON, len(page.Topics))
+		for i, r := range page.Topics {
+			items[i] = topicJSON{Topic: r.Topic, URL: topicURL(r.Topic), Author: brief(r.Author)}
+		}
+		return c.JSON(fiber.Map{"items": items, "page": o.Page, "per_page": o.PerPage, "total": page.Total})
+	})
 }
 
 // listOptions reads a topic list's filter and paging.
@@ -129,28 +132,47 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 		return err
 	}
 	page, _ := pageParams(c)
-	v, err := s.forum.TopicPage(c.UserContext(), currentUser(c), id, page)
-	if err != nil {
-		return err
+	version := func(ctx context.Context) (string, error) {
+		_, v, err := models.TopicVersion(ctx, s.DB, id)
+		return v, err
 	}
-	s.views.Record(id, viewerKey(c))
-	items := make([]postJSON, len(v.Posts))
-	for i, pv := range v.Posts {
-		items[i] = postOut(pv)
+	err = s.cached(c, guests, version, func() error {
+		v, err := s.forum.TopicPage(c.UserContext(), currentUser(c), id, page)
+		if err != nil {
+			return err
+		}
+		items := make([]postJSON, len(v.Posts))
+		for i, pv := range v.Posts {
+			items[i] = postOut(pv)
+		}
+		var author *userBrief
+		if len(v.Posts) > 0 && v.Posts[0].PostNumber == 1 {
+			author = brief(v.Posts[0].Author)
+		}
+		out := fiber.Map{
+			"topic":    topicJSON{Topic: v.Topic, URL: topicURL(v.Topic), Author: author},
+			"category": categoryRef{ID: v.Category.ID, Name: v.Category.Name, Slug: v.Category.Slug, Color: v.Category.Color},
+			"posts":    fiber.Map{"items": items, "page": v.Page, "per_page": forum.PerPage, "total": v.Topic.ReplyCount + 1, "pages": v.Pages},
+		}
+		if v.Solution != nil {
+			out["solution"] = postOut(v.Solution)
+		}
+		return c.JSON(out)
+	})
+	if err == nil {
+		s.views.Record(id, viewerKey(c))
 	}
-	var author *userBrief
-	if len(v.Posts) > 0 && v.Posts[0].PostNumber == 1 {
-		author = brief(v.Posts[0].Author)
-	}
-	out := fiber.Map{
-		"topic":    topicJSON{Topic: v.Topic, URL: topicURL(v.Topic), Author: author},
-		"category": v.Category,
-		"posts":    fiber.Map{"items": items, "page": v.Page, "per_page": forum.PerPage, "total": v.Topic.ReplyCount + 1, "pages": v.Pages},
-	}
-	if v.Solution != nil {
-		out["solution"] = postOut(v.Solution)
-	}
-	return c.JSON(out)
+	return err
+}
+
+// categoryRef is a topic's category as the topic's JSON names it. Its
+// counters live in GET /api/v1/categories: they change with every reply
+// anywhere in the category, which would otherwise change every topic's answer.
+type categoryRef struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Slug  string `json:"slug"`
+	Color string `json:"color"`
 }
 
 type replyRequest struct {

@@ -26,6 +26,7 @@ type Config struct {
 	LogLevel       string        // AGORA_LOG_LEVEL: debug, info, warn, error
 	RateLimit      int           // AGORA_RATE_LIMIT: API requests per minute per client
 	ShutdownGrace  time.Duration // AGORA_SHUTDOWN_GRACE: time allowed for in-flight requests at shutdown
+	PageCacheMB    int           // AGORA_PAGE_CACHE_MB: memory for rendered pages (compressed); 0 turns the cache off
 }
 
 // Error names the setting that is wrong.
@@ -49,7 +50,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 		return def
 	}
 	var c Config
-	var proxies, rate, grace string
+	var proxies, rate, grace, pageCache string
 	fs := flag.NewFlagSet("agora", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Addr, "addr", env("AGORA_ADDR", "127.0.0.1:3000"), "listen address")
@@ -61,6 +62,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("AGORA_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&rate, "rate-limit", env("AGORA_RATE_LIMIT", "600"), "API requests per minute per client")
 	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
+	fs.StringVar(&pageCache, "page-cache-mb", env("AGORA_PAGE_CACHE_MB", "64"), "MiB of memory for rendered pages (0: off)")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, fmt.Errorf("%w: %w", ErrBadFlag, err) // errors.Is(err, flag.ErrHelp) for -h
 	}
@@ -112,6 +114,9 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 		return c, nil, &Error{"AGORA_SHUTDOWN_GRACE", grace, "want a duration like 15s"}
 	}
 	c.ShutdownGrace = d
+	if c.PageCacheMB, err = strconv.Atoi(strings.TrimSpace(pageCache)); err != nil || c.PageCacheMB < 0 {
+		return c, nil, &Error{"AGORA_PAGE_CACHE_MB", pageCache, "want a whole number of MiB (0 turns the cache off)"}
+	}
 	return c, fs.Args(), nil
 }
 

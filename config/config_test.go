@@ -37,6 +37,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogLevel:      "info",
 		RateLimit:     600,
 		ShutdownGrace: 15 * time.Second,
+		PageCacheMB:   64,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -59,6 +60,7 @@ func TestLoadFromEnv(t *testing.T) {
 		"AGORA_LOG_LEVEL":       "debug",
 		"AGORA_RATE_LIMIT":      "120",
 		"AGORA_SHUTDOWN_GRACE":  "3s",
+		"AGORA_PAGE_CACHE_MB":   "0",
 	})
 	checks := []struct {
 		name      string
@@ -73,6 +75,7 @@ func TestLoadFromEnv(t *testing.T) {
 		{"LogLevel", c.LogLevel, "debug"},
 		{"RateLimit", c.RateLimit, 120},
 		{"ShutdownGrace", c.ShutdownGrace, 3 * time.Second},
+		{"PageCacheMB", c.PageCacheMB, 0},
 		{"SecureCookies", c.SecureCookies(), true},
 	}
 	for _, ch := range checks {
@@ -152,6 +155,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"rate limit trailing junk", map[string]string{"AGORA_RATE_LIMIT": "10abc"}, nil, "AGORA_RATE_LIMIT"},
 		{"rate limit fraction", map[string]string{"AGORA_RATE_LIMIT": "1.5"}, nil, "AGORA_RATE_LIMIT"},
 		{"rate limit flag", nil, []string{"--rate-limit", "none"}, "AGORA_RATE_LIMIT"},
+		{"page cache negative", map[string]string{"AGORA_PAGE_CACHE_MB": "-1"}, nil, "AGORA_PAGE_CACHE_MB"},
+		{"page cache word", map[string]string{"AGORA_PAGE_CACHE_MB": "big"}, nil, "AGORA_PAGE_CACHE_MB"},
 		{"shutdown grace no unit", map[string]string{"AGORA_SHUTDOWN_GRACE": "15"}, nil, "AGORA_SHUTDOWN_GRACE"},
 		{"shutdown grace negative", map[string]string{"AGORA_SHUTDOWN_GRACE": "-1s"}, nil, "AGORA_SHUTDOWN_GRACE"},
 	}

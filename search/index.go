@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -42,7 +43,15 @@ type Index struct {
 	mu  sync.RWMutex
 	idx bleve.Index
 	gen string // the generation folder in use
+
+	// version counts the changes this process made or saw to what searches
+	// return (batches applied, generations swapped in): a result computed
+	// at one version is exactly what a search at that version returns.
+	version atomic.Int64
 }
+
+// Version changes whenever search results may change (see Index.version).
+func (ix *Index) Version() int64 { return ix.version.Load() }
 
 // Doc is what gets indexed for one post.
 type Doc struct {
@@ -199,6 +208,7 @@ func (ix *Index) swap(b bleve.Index, gen string) error {
 	ix.mu.Lock()
 	old, oldGen := ix.idx, ix.gen
 	ix.idx, ix.gen = b, gen
+	ix.version.Add(1)
 	ix.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -224,6 +234,7 @@ func (ix *Index) reloadIfSwapped() (bool, error) {
 	ix.mu.Lock()
 	old, oldGen := ix.idx, ix.gen
 	ix.idx, ix.gen = b, gen
+	ix.version.Add(1)
 	ix.mu.Unlock()
 	if old != nil {
 		// The reindexer could not open (so does not delete) the generation
@@ -299,7 +310,11 @@ func (ix *Index) Apply(docs []*Doc, deletes []int64, cursor int64) error {
 	if ix.idx == nil {
 		return ErrNoIndex
 	}
-	return write(ix.idx, docs, deletes, cursor)
+	// Bumped once the batch is visible: a cache that reads the version
+	// before searching then never files older results under a newer version.
+	err := write(ix.idx, docs, deletes, cursor)
+	ix.version.Add(1)
+	return err
 }
 
 // DefaultPerPage is the page size when Options.PerPage is not set.

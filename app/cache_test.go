@@ -1,0 +1,201 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"agora/forum"
+	"agora/internal/testdb"
+	"agora/models"
+	"agora/moderation"
+)
+
+// TestPageCacheFollowsEveryChange checks that guests' cached pages (topic
+// HTML and JSON, home, topic list JSON) are served from the cache while
+// nothing changed, and show every kind of change at once afterwards.
+// Cache hits are told apart by the view count, which no version covers:
+// a page served from the cache still shows the count it was rendered with.
+func TestPageCacheFollowsEveryChange(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		a := newApp(t, db)
+		alice := mustTPUser(t, db, "alice", "")
+		bob := mustTPUser(t, db, "bob", "")
+		mod := mustTPUser(t, db, "mia", "moderator")
+		admin := mustTPUser(t, db, "ada", "admin")
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		topic := mustTPTopic(t, db, alice, cat, "Invoices show the wrong currency", "My invoice says USD.")
+		fs, ms := forum.New(db, nil), moderation.New(db, nil)
+		reply := mustModReply(t, db, bob, topic.ID, "Check the currency setting.")
+		html := fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug)
+		json := fmt.Sprintf("/api/v1/topics/%d", topic.ID)
+		pages := []string{html, json, "/", "/api/v1/topics"}
+
+		views := 0
+		setViews := func(t *testing.T, n int) {
+			t.Helper()
+			if _, err := db.NewRaw("UPDATE topics SET view_count = ? WHERE id = ?", n, topic.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		viewText := func(path string, n int) string {
+			if strings.HasPrefix(path, "/api/") {
+				return fmt.Sprintf(`"view_count":%d`, n)
+			}
+			return fmt.Sprintf("%d views", n)
+		}
+		guestGet := func(t *testing.T, path string) string {
+			t.Helper()
+			res, body := (*tpUser)(nil).get(t, a, path)
+			tpWantStatus(t, res, body, http.StatusOK)
+			return body
+		}
+		// fresh asserts that the pages in wants are rendered now (they show
+		// the current view count) with what they want and none of unwanted,
+		// then that every page is a cache hit next time (it shows the same
+		// count again).
+		shown := map[string]int{}
+		fresh := func(t *testing.T, wants map[string][]string, unwanted ...string) {
+			t.Helper()
+			views += 10
+			setViews(t, views)
+			for _, path := range pages {
+				body := guestGet(t, path)
+				if w, ok := wants[path]; ok {
+					tpWantContains(t, body, viewText(path, views))
+					tpWantContains(t, body, w...)
+				}
+				if strings.Contains(body, viewText(path, views)) {
+					shown[path] = views // rendered now, a change to it or not
+				}
+				for _, u := range unwanted {
+					if strings.Contains(body, u) {
+						t.Errorf("%s still shows %q", path, u)
+					}
+				}
+			}
+			setViews(t, views+1)
+			for _, path := range pages {
+				if body := guestGet(t, path); !strings.Contains(body, viewText(path, shown[path])) {
+					t.Errorf("%s was rendered again although nothing it shows changed", path)
+				}
+			}
+		}
+
+		t.Run("first view, then cached", func(t *testing.T) {
+			fresh(t, map[string][]string{html: {"Check the currency setting."}, json: {"Check the currency setting."},
+				"/": {"1 reply"}, "/api/v1/topics": {`"reply_count":1`}})
+		})
+		t.Run("a reply", func(t *testing.T) {
+			mustModReply(t, db, alice, topic.ID, "Found it, thanks.")
+			fresh(t, map[string][]string{html: {"Found it, thanks.", "2 replies"}, json: {"Found it, thanks."},
+				"/": {"2 replies"}, "/api/v1/topics": {`"reply_count":2`}})
+		})
+		t.Run("an edit", func(t *testing.T) {
+			if _, err := fs.EditPost(ctx, bob.User, reply.ID, "Open Settings, then Currency.", ""); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{html: {"Open Settings, then Currency."}, json: {"Open Settings, then Currency."}},
+				"Check the currency setting.")
+		})
+		t.Run("a like", func(t *testing.T) {
+			if _, err := fs.Like(ctx, alice.User, reply.ID); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{json: {`"like_count":1`}, "/api/v1/topics": {`"like_count":1`}})
+		})
+		t.Run("a best answer", func(t *testing.T) {
+			if _, err := fs.SetSolution(ctx, alice.User, topic.ID, reply.ID); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{json: {fmt.Sprintf(`"solved_post_id":%d`, reply.ID)},
+				"/api/v1/topics": {fmt.Sprintf(`"solved_post_id":%d`, reply.ID)}})
+		})
+		t.Run("a removal", func(t *testing.T) {
+			if err := ms.RemovePost(ctx, mod.User, reply.ID, "spam"); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{html: {"removed by a moderator"}, json: {"removed by a moderator"}},
+				"Open Settings, then Currency.")
+		})
+		t.Run("a restore", func(t *testing.T) {
+			if err := ms.RestorePost(ctx, mod.User, reply.ID, "not spam after all"); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{html: {"Open Settings, then Currency."}, json: {"Open Settings, then Currency."}})
+		})
+		t.Run("an author's new display name", func(t *testing.T) {
+			if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("display_name = ?", "Bob Builder").
+				Where("id = ?", bob.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{html: {"Bob Builder"}, json: {`"display_name":"Bob Builder"`}})
+		})
+		t.Run("a renamed category", func(t *testing.T) {
+			name := "Billing and invoices"
+			if _, err := fs.UpdateCategory(ctx, admin.User, cat.ID, forum.CategoryInput{Name: &name}); err != nil {
+				t.Fatal(err)
+			}
+			fresh(t, map[string][]string{html: {name}, json: {name}, "/": {name}})
+		})
+		t.Run("a removed topic is gone at once", func(t *testing.T) {
+			first, err := models.TopicPosts(ctx, db, topic.ID, 1, 1)
+			if err != nil || len(first) != 1 {
+				t.Fatalf("first post: %v %v", first, err)
+			}
+			if err := ms.RemovePost(ctx, mod.User, first[0].ID, "spam"); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{html, json} {
+				res, body := (*tpUser)(nil).get(t, a, path)
+				tpWantStatus(t, res, body, http.StatusNotFound)
+			}
+			for _, path := range []string{"/", "/api/v1/topics"} {
+				if body := guestGet(t, path); strings.Contains(body, "Invoices show the wrong currency") {
+					t.Errorf("%s still lists the removed topic", path)
+				}
+			}
+		})
+	})
+}
+
+// TestPageCacheKeepsViewersApart checks that what is cached for guests never
+// reaches members, staff or a guest holding a CSRF token, and the reverse.
+func TestPageCacheKeepsViewersApart(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		alice := mustTPUser(t, db, "alice", "")
+		mod := mustTPUser(t, db, "mia", "moderator")
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		topic := mustTPTopic(t, db, alice, cat, "Invoices show the wrong currency", "My invoice says USD.")
+		url := fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug)
+
+		for range 2 { // the second round is served from the cache where allowed
+			res, body := (*tpUser)(nil).get(t, a, url)
+			tpWantStatus(t, res, body, http.StatusOK)
+			tpWantContains(t, body, "Sign in to reply")
+			if strings.Contains(body, `name="csrf-token"`) {
+				t.Error("a guest page carries a CSRF token")
+			}
+			res, body = alice.get(t, a, url)
+			tpWantStatus(t, res, body, http.StatusOK)
+			tpWantContains(t, body, alice.csrf, `action="/t/`)
+			if strings.Contains(body, "Sign in to reply") {
+				t.Error("a member got the guests' page")
+			}
+			res, body = mod.get(t, a, url)
+			tpWantStatus(t, res, body, http.StatusOK)
+			tpWantContains(t, body, mod.csrf)
+		}
+		// A guest who has a CSRF cookie (after visiting the sign-in page) gets a page with their own token.
+		cookie, token := anonCSRF(t, a, "/login")
+		res, body := getPage(t, a, url, cookie)
+		tpWantStatus(t, res, body, http.StatusOK)
+		tpWantContains(t, body, token)
+	})
+}

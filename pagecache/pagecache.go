@@ -1,0 +1,101 @@
+// Package pagecache keeps rendered responses in memory so the busiest pages
+// are rendered once per change instead of once per request. Each entry is
+// filed under a key (what was asked for) and a version (of the data it was
+// rendered from): a lookup with any other version misses, so a cache can
+// never serve a page older than the data it is asked about. Entries are
+// compressed (S2, which decodes at memory speed) to hold several times more
+// pages in the same byte budget, and expire after a TTL because pages show
+// relative times ("5m") and view counts that no version covers.
+package pagecache
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/klauspost/compress/s2"
+)
+
+// Cache is a byte-bounded LRU of rendered responses. It is safe for
+// concurrent use; the zero value is not usable, use New.
+type Cache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu       sync.Mutex
+	lru      *simplelru.LRU[string, *entry]
+	bytes    int // compressed bytes held
+	maxBytes int
+}
+
+type entry struct {
+	version     string
+	contentType string
+	body        []byte // S2-compressed
+	stored      time.Time
+}
+
+// size is what an entry costs against the budget, its key included.
+func (e *entry) size(key string) int {
+	return len(key) + len(e.version) + len(e.contentType) + len(e.body) + 96
+}
+
+// New returns a cache holding at most maxBytes of compressed responses, each
+// for at most ttl. maxBytes <= 0 disables it: every Get misses.
+func New(maxBytes int, ttl time.Duration, now func() time.Time) *Cache {
+	c := &Cache{ttl: ttl, now: now, maxBytes: maxBytes}
+	// The byte budget bounds the cache; the entry cap only has to be out of its way.
+	c.lru, _ = simplelru.NewLRU[string, *entry](1<<30, func(key string, e *entry) { c.bytes -= e.size(key) })
+	return c
+}
+
+// Get returns the body and content type stored under key for version.
+func (c *Cache) Get(key, version string) (body []byte, contentType string, ok bool) {
+	if c.maxBytes <= 0 {
+		return nil, "", false
+	}
+	c.mu.Lock()
+	e, ok := c.lru.Get(key)
+	if ok && (e.version != version || c.now().Sub(e.stored) > c.ttl) {
+		c.lru.Remove(key)
+		ok = false
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, "", false
+	}
+	body, err := s2.Decode(nil, e.body)
+	if err != nil { // cannot happen for what Put encoded; treat as a miss
+		return nil, "", false
+	}
+	return body, e.contentType, true
+}
+
+// Put stores a copy of body under key for version, evicting the least
+// recently used entries beyond the budget. A body larger than a quarter of
+// the budget is not kept.
+func (c *Cache) Put(key, version, contentType string, body []byte) {
+	if c.maxBytes <= 0 {
+		return
+	}
+	e := &entry{version: version, contentType: contentType, body: s2.Encode(nil, body), stored: c.now()}
+	n := e.size(key)
+	if n > c.maxBytes/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(key)
+	c.lru.Add(key, e)
+	c.bytes += n
+	for c.bytes > c.maxBytes {
+		c.lru.RemoveOldest()
+	}
+}
+
+// Stats reports the entries and compressed bytes held.
+func (c *Cache) Stats() (entries, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
+}
