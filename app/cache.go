@@ -86,7 +86,9 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 }
 
 // listsVersion versions topic lists (see models.ListsVersion).
-func (s *server) listsVersion(ctx context.Context) (string, error) { return models.ListsVersion(ctx, s.DB) }
+func (s *server) listsVersion(ctx context.Context) (string, error) {
+	return models.ListsVersion(ctx, s.DB)
+}
 
 // searchVersion versions search results: the index's, plus the lists' for the
 // titles, authors and categories results show from the database.
