@@ -68,15 +68,19 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	}
 	key := string(a) + url
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	if body, contentType, ok := s.pageCache.Get(key, v); ok {
-		c.Response().Header.SetContentType(contentType)
-		c.Response().SetBodyRaw(body)
+	// Decoded straight into the response's pooled body buffer, which
+	// fasthttp takes back after sending: a hit allocates nothing.
+	res := c.Response()
+	buf := res.SwapBody(nil)[:0]
+	if body, contentType, ok := s.pageCache.Get(key, v, buf); ok {
+		res.Header.SetContentType(contentType)
+		res.SwapBody(body)
 		return nil
 	}
+	res.SwapBody(buf)
 	if err := render(); err != nil {
 		return err
 	}
-	res := c.Response()
 	setsCookie := false
 	res.Header.VisitAllCookie(func(_, _ []byte) { setsCookie = true })
 	if res.StatusCode() == fiber.StatusOK && !setsCookie {

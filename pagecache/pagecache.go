@@ -49,8 +49,10 @@ func New(maxBytes int, ttl time.Duration, now func() time.Time) *Cache {
 	return c
 }
 
-// Get returns the body and content type stored under key for version.
-func (c *Cache) Get(key, version string) (body []byte, contentType string, ok bool) {
+// Get returns the body stored under key for version, decoded into dst when
+// it has room (pass a reused buffer to serve hits without allocating), and
+// its content type.
+func (c *Cache) Get(key, version string, dst []byte) (body []byte, contentType string, ok bool) {
 	if c.maxBytes <= 0 {
 		return nil, "", false
 	}
@@ -64,7 +66,7 @@ func (c *Cache) Get(key, version string) (body []byte, contentType string, ok bo
 	if !ok {
 		return nil, "", false
 	}
-	body, err := s2.Decode(nil, e.body)
+	body, err := s2.Decode(dst[:cap(dst)], e.body)
 	if err != nil { // cannot happen for what Put encoded; treat as a miss
 		return nil, "", false
 	}
@@ -78,7 +80,10 @@ func (c *Cache) Put(key, version, contentType string, body []byte) {
 	if c.maxBytes <= 0 {
 		return
 	}
-	e := &entry{version: version, contentType: contentType, body: s2.Encode(nil, body), stored: c.now()}
+	// Encode's result keeps the capacity of the worst case (larger than the
+	// input); the entry keeps an exact copy, so the budget counts real memory.
+	enc := s2.Encode(nil, body)
+	e := &entry{version: version, contentType: contentType, body: append([]byte(nil), enc...), stored: c.now()}
 	n := e.size(key)
 	if n > c.maxBytes/4 {
 		return

@@ -20,14 +20,14 @@ func TestCache(t *testing.T) {
 	t.Run("hit for the same version only", func(t *testing.T) {
 		c := pagecache.New(1<<20, time.Minute, clk.now)
 		c.Put("/t/1", "7.1", "text/html", body)
-		got, ct, ok := c.Get("/t/1", "7.1")
+		got, ct, ok := c.Get("/t/1", "7.1", nil)
 		if !ok || !bytes.Equal(got, body) || ct != "text/html" {
 			t.Fatalf("Get = %d bytes, %q, %v; want the body back", len(got), ct, ok)
 		}
-		if _, _, ok := c.Get("/t/1", "8.1"); ok {
+		if _, _, ok := c.Get("/t/1", "8.1", nil); ok {
 			t.Error("a newer version hit the old entry")
 		}
-		if _, _, ok := c.Get("/t/1", "7.1"); ok {
+		if _, _, ok := c.Get("/t/1", "7.1", nil); ok {
 			t.Error("the entry outlived a lookup at a newer version")
 		}
 	})
@@ -35,7 +35,7 @@ func TestCache(t *testing.T) {
 		c := pagecache.New(1<<20, time.Minute, clk.now)
 		c.Put("/", "1", "text/html", body)
 		clk.t = clk.t.Add(61 * time.Second)
-		if _, _, ok := c.Get("/", "1"); ok {
+		if _, _, ok := c.Get("/", "1", nil); ok {
 			t.Error("an expired entry hit")
 		}
 	})
@@ -47,23 +47,23 @@ func TestCache(t *testing.T) {
 			if i == 0 {
 				continue
 			}
-			c.Get("/p/0", "1") // keep the first one in use
+			c.Get("/p/0", "1", nil) // keep the first one in use
 		}
 		entries, held := c.Stats()
 		if held > 4096 || entries == 0 || entries >= 40 {
 			t.Fatalf("holds %d entries in %d bytes, want fewer than 40 within 4096 bytes", entries, held)
 		}
-		if _, _, ok := c.Get("/p/0", "1"); !ok {
+		if _, _, ok := c.Get("/p/0", "1", nil); !ok {
 			t.Error("the entry in use was evicted")
 		}
-		if _, _, ok := c.Get("/p/1", "1"); ok {
+		if _, _, ok := c.Get("/p/1", "1", nil); ok {
 			t.Error("the least recently used entry was kept")
 		}
 	})
 	t.Run("zero budget is off", func(t *testing.T) {
 		c := pagecache.New(0, time.Minute, clk.now)
 		c.Put("/", "1", "text/html", body)
-		if _, _, ok := c.Get("/", "1"); ok {
+		if _, _, ok := c.Get("/", "1", nil); ok {
 			t.Error("a disabled cache hit")
 		}
 	})
