@@ -53,6 +53,7 @@ type server struct {
 	views      *forum.ViewCounter
 	assets     *assets.Assets
 	pageCache  *pagecache.Cache // see cache.go
+	versions   *models.Versions
 
 	nameMu    sync.Mutex
 	name      string    // community name cache
@@ -107,6 +108,9 @@ func New(d Deps) (*fiber.App, error) {
 		return nil, fmt.Errorf("load templates: partials/flag_reasons is missing")
 	}
 	s.assetURLs = assetLinks{CSS: a.URL("app.css"), JS: a.URL("app.js"), Icon: a.URL("favicon.svg")}
+	if s.versions, err = models.PrepareVersions(context.Background(), d.DB); err != nil {
+		return nil, err
+	}
 
 	app := fiber.New(fiber.Config{
 		AppName:                 "agora",

@@ -33,19 +33,26 @@ func BenchmarkTopicPage(b *testing.B) {
 		b.Fatalf("no topics with 20 posts (%v)", err)
 	}
 	a := newApp(b, db, func(d *app.Deps) { d.Config.RateLimit = 1 << 30 })
+	// nocache: every page rendered from the database, as on a page cache miss.
+	nocache := newApp(b, db, func(d *app.Deps) { d.Config.RateLimit, d.Config.PageCacheMB = 1<<30, 0 })
 	paths := map[string]func(t *models.Topic) string{
 		"html": func(t *models.Topic) string { return fmt.Sprintf("/t/%d/%s", t.ID, t.Slug) },
 		"json": func(t *models.Topic) string { return fmt.Sprintf("/api/v1/topics/%d", t.ID) },
 	}
 	// html-member: a signed-in member, who gets the like, flag and reply forms.
 	member := mustTPUser(b, db, "benchmember", "")
-	for _, name := range []string{"html", "json", "html-member"} {
+	for _, name := range []string{"html", "json", "html-nocache", "json-nocache", "html-member"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			defer reportCPU(b)()
+			a := a
+			if strings.HasSuffix(name, "-nocache") {
+				a = nocache
+			}
+			kind, _, _ := strings.Cut(name, "-")
 			i := 0
 			for b.Loop() {
-				req := httptest.NewRequest(http.MethodGet, paths[strings.TrimSuffix(name, "-member")](topics[i%len(topics)]), nil)
+				req := httptest.NewRequest(http.MethodGet, paths[kind](topics[i%len(topics)]), nil)
 				if strings.HasSuffix(name, "-member") {
 					req.AddCookie(member.cookie)
 				}

@@ -6,14 +6,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"agora/models"
 )
 
 // The rendered-page cache: the topic page, topic lists and search results
 // that many requesters see exactly alike are rendered once per change of the
 // data they show, instead of once per request. A lookup first reads the data's
-// version (one indexed row; see models/revs.go), so an edit, removal or hide
+// version (one indexed row, a prepared statement; see models/revs.go), so an edit, removal or hide
 // is never served from the cache: it changes the version in its own
 // transaction. Pages that hold anything of the viewer's (members' pages, a
 // guest's CSRF token) are never cached.
@@ -89,10 +87,8 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	return nil
 }
 
-// listsVersion versions topic lists (see models.ListsVersion).
-func (s *server) listsVersion(ctx context.Context) (string, error) {
-	return models.ListsVersion(ctx, s.DB)
-}
+// listsVersion versions topic lists (see models.Versions).
+func (s *server) listsVersion(ctx context.Context) (string, error) { return s.versions.Lists(ctx) }
 
 // searchVersion versions search results: the index's, plus the lists' for the
 // titles, authors and categories results show from the database.
@@ -100,7 +96,7 @@ func (s *server) searchVersion(ctx context.Context) (string, error) {
 	if s.Search == nil || !s.Search.Ready() {
 		return "", nil
 	}
-	v, err := models.ListsVersion(ctx, s.DB)
+	v, err := s.versions.Lists(ctx)
 	if err != nil {
 		return "", err
 	}

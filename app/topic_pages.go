@@ -461,7 +461,7 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 	}
 	// A wrong slug's redirect is not cached: its version is "" (see cached).
 	version := func(ctx context.Context) (string, error) {
-		slug, v, err := models.TopicVersion(ctx, s.DB, id)
+		slug, v, err := s.versions.Topic(ctx, id)
 		if err != nil || slug != c.Params("slug") {
 			return "", err
 		}

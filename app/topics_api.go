@@ -133,7 +133,7 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 	}
 	page, _ := pageParams(c)
 	version := func(ctx context.Context) (string, error) {
-		_, v, err := models.TopicVersion(ctx, s.DB, id)
+		_, v, err := s.versions.Topic(ctx, id)
 		return v, err
 	}
 	err = s.cached(c, guests, version, func() error {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Versions of what pages show, for the rendered-page cache. Triggers
@@ -18,12 +20,37 @@ import (
 // the row until it commits, so a page read after its version is at least as
 // new as that version.
 
-// TopicVersion returns a topic's slug and the version of its pages. It
-// reads no post, and returns ErrNotFound for an unknown id.
-func TopicVersion(ctx context.Context, db bun.IDB, topicID int64) (slug, version string, err error) {
+// Versions reads page versions with statements prepared once: they run
+// before every cached page, where parsing the SQL again would cost as much as
+// the rest of a cache hit.
+type Versions struct {
+	topic, lists *sql.Stmt
+}
+
+// PrepareVersions prepares the version queries on db.
+func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
+	topicSQL := "SELECT t.slug, t.rev, s.rev FROM topics AS t, site_rev AS s WHERE t.id = ?"
+	if db.Dialect().Name() == dialect.PG {
+		topicSQL = strings.Replace(topicSQL, "?", "$1", 1)
+	}
+	v := &Versions{}
+	var err error
+	if v.topic, err = db.DB.PrepareContext(ctx, topicSQL); err != nil {
+		return nil, fmt.Errorf("prepare topic version: %w", err)
+	}
+	if v.lists, err = db.DB.PrepareContext(ctx,
+		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), (SELECT rev FROM site_rev)"); err != nil {
+		v.topic.Close()
+		return nil, fmt.Errorf("prepare lists version: %w", err)
+	}
+	return v, nil
+}
+
+// Topic returns a topic's slug and the version of its pages. It reads no
+// post, and returns ErrNotFound for an unknown id.
+func (v *Versions) Topic(ctx context.Context, topicID int64) (slug, version string, err error) {
 	var rev, site int64
-	err = db.QueryRowContext(ctx,
-		"SELECT t.slug, t.rev, s.rev FROM topics AS t, site_rev AS s WHERE t.id = ?", topicID).Scan(&slug, &rev, &site)
+	err = v.topic.QueryRowContext(ctx, topicID).Scan(&slug, &rev, &site)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound
 	}
@@ -33,12 +60,10 @@ func TopicVersion(ctx context.Context, db bun.IDB, topicID int64) (slug, version
 	return slug, strconv.FormatInt(rev, 10) + "." + strconv.FormatInt(site, 10), nil
 }
 
-// ListsVersion returns the version of every topic list.
-func ListsVersion(ctx context.Context, db bun.IDB) (string, error) {
+// Lists returns the version of every topic list.
+func (v *Versions) Lists(ctx context.Context) (string, error) {
 	var cats, site int64
-	err := db.QueryRowContext(ctx,
-		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), (SELECT rev FROM site_rev)").Scan(&cats, &site)
-	if err != nil {
+	if err := v.lists.QueryRowContext(ctx).Scan(&cats, &site); err != nil {
 		return "", fmt.Errorf("lists version: %w", err)
 	}
 	return strconv.FormatInt(cats, 10) + "." + strconv.FormatInt(site, 10), nil
