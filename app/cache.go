@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"agora/pagecache"
 )
 
 // The rendered-page cache: the topic page, topic lists and search results
@@ -19,6 +21,9 @@ import (
 // pageTTL bounds how long a cached page shows its relative times ("5m") and
 // view counts, which no version covers.
 const pageTTL = 30 * time.Second
+
+// listGrace is how late a list may show what its strict version leaves out.
+const listGrace = time.Second
 
 // maxCachedURL keeps odd, long URLs (made-up query strings) out of the cache.
 const maxCachedURL = 256
@@ -52,7 +57,7 @@ func (a audience) shares(c *fiber.Ctx) bool {
 // the version that version returns is there. Otherwise render writes the
 // response, which is kept when it is a 200 that sets no cookie. An empty
 // version means "do not use the cache for this request".
-func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) (string, error), render func() error) error {
+func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) (pagecache.Version, error), render func() error) error {
 	url := c.OriginalURL()
 	if c.Method() != fiber.MethodGet || len(url) > maxCachedURL || !a.shares(c) {
 		return render()
@@ -61,7 +66,7 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	if err != nil {
 		return err
 	}
-	if v == "" {
+	if v.Full == "" {
 		return render()
 	}
 	key := string(a) + url
@@ -87,18 +92,33 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	return nil
 }
 
-// listsVersion versions topic lists (see models.Versions).
-func (s *server) listsVersion(ctx context.Context) (string, error) { return s.versions.Lists(ctx) }
+// listsVersion versions topic lists (see models.Versions): new replies and
+// topics, counts and order may show up to listGrace late, titles, removals
+// and moves at once.
+func (s *server) listsVersion(ctx context.Context) (pagecache.Version, error) {
+	full, strict, err := s.versions.Lists(ctx)
+	return pagecache.Version{Full: full, Strict: strict}, err
+}
+
+// topicVersion versions a topic's pages (see models.Versions); a wrong slug
+// (the page redirects) gets no version.
+func (s *server) topicVersion(ctx context.Context, id int64, slug string) (pagecache.Version, error) {
+	current, v, err := s.versions.Topic(ctx, id)
+	if err != nil || (slug != "" && current != slug) {
+		return pagecache.Version{}, err
+	}
+	return pagecache.Version{Full: v}, nil
+}
 
 // searchVersion versions search results: the index's, plus the lists' for the
 // titles, authors and categories results show from the database.
-func (s *server) searchVersion(ctx context.Context) (string, error) {
+func (s *server) searchVersion(ctx context.Context) (pagecache.Version, error) {
 	if s.Search == nil || !s.Search.Ready() {
-		return "", nil
+		return pagecache.Version{}, nil
 	}
-	v, err := s.versions.Lists(ctx)
+	full, _, err := s.versions.Lists(ctx)
 	if err != nil {
-		return "", err
+		return pagecache.Version{}, err
 	}
-	return strconv.FormatInt(s.Search.Version(), 10) + "." + v, nil
+	return pagecache.Version{Full: strconv.FormatInt(s.Search.Version(), 10) + "." + full}, nil
 }

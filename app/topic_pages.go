@@ -15,6 +15,7 @@ import (
 	"agora/markup"
 	"agora/models"
 	"agora/moderation"
+	"agora/pagecache"
 )
 
 // The server-rendered topic pages: topic lists (filters and paging), a
@@ -459,14 +460,11 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// A wrong slug's redirect is not cached: its version is "" (see cached).
-	version := func(ctx context.Context) (string, error) {
-		slug, v, err := s.versions.Topic(ctx, id)
-		if err != nil || slug != c.Params("slug") {
-			return "", err
-		}
-		return v, nil
+	slug := c.Params("slug")
+	if slug == "" {
+		slug = "/" // never a slug: no version, so the redirect is not cached
 	}
+	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, slug) }
 	err = s.cached(c, guests, version, func() error {
 		d, err := s.loadTopicPage(c, id, c.QueryInt("page", 1))
 		if err != nil {

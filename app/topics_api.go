@@ -10,6 +10,7 @@ import (
 	"agora/forum"
 	"agora/markup"
 	"agora/models"
+	"agora/pagecache"
 )
 
 // userBrief is how an author appears beside a post or topic.
@@ -132,10 +133,7 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 		return err
 	}
 	page, _ := pageParams(c)
-	version := func(ctx context.Context) (string, error) {
-		_, v, err := s.versions.Topic(ctx, id)
-		return v, err
-	}
+	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, "") }
 	err = s.cached(c, guests, version, func() error {
 		v, err := s.forum.TopicPage(c.UserContext(), currentUser(c), id, page)
 		if err != nil {

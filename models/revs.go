@@ -15,10 +15,11 @@ import (
 // Versions of what pages show, for the rendered-page cache. Triggers
 // (migration 20261122000001_cache_revs) bump them in the same transaction as
 // every write that changes a page: topics.rev for a topic page, the sum of
-// categories.rev for topic lists, site_rev for authors, categories and
-// settings, which every page shows. Each only ever grows, and a writer holds
-// the row until it commits, so a page read after its version is at least as
-// new as that version.
+// categories.rev for topic lists, site_rev.rev for authors, categories and
+// settings, which every page shows, and site_rev.lists for the list changes
+// that must show at once (see the migration). Each only ever grows, and a
+// writer holds the row until it commits, so a page read after its version is
+// at least as new as that version.
 
 // Versions reads page versions with statements prepared once: they run
 // before every cached page, where parsing the SQL again would cost as much as
@@ -39,7 +40,7 @@ func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
 		return nil, fmt.Errorf("prepare topic version: %w", err)
 	}
 	if v.lists, err = db.DB.PrepareContext(ctx,
-		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), (SELECT rev FROM site_rev)"); err != nil {
+		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), rev, lists FROM site_rev"); err != nil {
 		v.topic.Close()
 		return nil, fmt.Errorf("prepare lists version: %w", err)
 	}
@@ -60,11 +61,13 @@ func (v *Versions) Topic(ctx context.Context, topicID int64) (slug, version stri
 	return slug, strconv.FormatInt(rev, 10) + "." + strconv.FormatInt(site, 10), nil
 }
 
-// Lists returns the version of every topic list.
-func (v *Versions) Lists(ctx context.Context) (string, error) {
-	var cats, site int64
-	if err := v.lists.QueryRowContext(ctx).Scan(&cats, &site); err != nil {
-		return "", fmt.Errorf("lists version: %w", err)
+// Lists returns the version of every topic list, and the part of it that
+// only the changes that must show at once move (strict).
+func (v *Versions) Lists(ctx context.Context) (full, strict string, err error) {
+	var cats, site, lists int64
+	if err := v.lists.QueryRowContext(ctx).Scan(&cats, &site, &lists); err != nil {
+		return "", "", fmt.Errorf("lists version: %w", err)
 	}
-	return strconv.FormatInt(cats, 10) + "." + strconv.FormatInt(site, 10), nil
+	strict = strconv.FormatInt(site, 10) + "." + strconv.FormatInt(lists, 10)
+	return strconv.FormatInt(cats, 10) + "." + strict, strict, nil
 }

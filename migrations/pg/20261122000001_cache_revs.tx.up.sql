@@ -1,19 +1,23 @@
 -- Versions for the rendered-page cache (app/cache.go). Triggers bump them in
 -- the writing transaction, so no write path can forget to: topics.rev covers
 -- a topic page (the topic row and its posts), categories.rev the topic lists
--- (any list-visible change to a topic of the category), site_rev what every
--- page shows (authors, categories, settings). View counts are left out on
--- purpose: they are flushed every few seconds and may lag in cached pages.
+-- (any list-visible change to a topic of the category), site_rev.rev what
+-- every page shows (authors, categories, settings), site_rev.lists the list
+-- changes that must show at once (a topic's title, URL, author, category or
+-- removal); the others (new replies and topics, counts, order) may show up to
+-- a second late. View counts are left out on purpose: they are flushed every
+-- few seconds and may lag in cached pages.
 ALTER TABLE topics ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;
 --bun:split
 ALTER TABLE categories ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;
 --bun:split
 CREATE TABLE site_rev (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    rev BIGINT NOT NULL
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    rev   BIGINT NOT NULL,
+    lists BIGINT NOT NULL
 );
 --bun:split
-INSERT INTO site_rev (id, rev) VALUES (1, 0);
+INSERT INTO site_rev (id, rev, lists) VALUES (1, 0, 0);
 --bun:split
 CREATE FUNCTION posts_bump_rev() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -40,6 +44,10 @@ BEGIN
     END IF;
     IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.category_id <> OLD.category_id) THEN
         UPDATE categories SET rev = rev + 1 WHERE id = NEW.category_id;
+    END IF;
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (NEW.category_id, NEW.user_id, NEW.title, NEW.slug, NEW.removed_at)
+            IS DISTINCT FROM (OLD.category_id, OLD.user_id, OLD.title, OLD.slug, OLD.removed_at)) THEN
+        UPDATE site_rev SET lists = lists + 1;
     END IF;
     RETURN NULL;
 END

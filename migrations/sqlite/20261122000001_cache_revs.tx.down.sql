@@ -16,6 +16,8 @@ DROP TRIGGER categories_insert_rev;
 --bun:split
 DROP TRIGGER topics_delete_rev;
 --bun:split
+DROP TRIGGER topics_strict_rev;
+--bun:split
 DROP TRIGGER topics_update_rev;
 --bun:split
 DROP TRIGGER topics_insert_rev;

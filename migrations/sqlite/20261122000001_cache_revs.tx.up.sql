@@ -1,19 +1,23 @@
 -- Versions for the rendered-page cache (app/cache.go). Triggers bump them in
 -- the writing transaction, so no write path can forget to: topics.rev covers
 -- a topic page (the topic row and its posts), categories.rev the topic lists
--- (any list-visible change to a topic of the category), site_rev what every
--- page shows (authors, categories, settings). View counts are left out on
--- purpose: they are flushed every few seconds and may lag in cached pages.
+-- (any list-visible change to a topic of the category), site_rev.rev what
+-- every page shows (authors, categories, settings), site_rev.lists the list
+-- changes that must show at once (a topic's title, URL, author, category or
+-- removal); the others (new replies and topics, counts, order) may show up to
+-- a second late. View counts are left out on purpose: they are flushed every
+-- few seconds and may lag in cached pages.
 ALTER TABLE topics ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 --bun:split
 ALTER TABLE categories ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 --bun:split
 CREATE TABLE site_rev (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    rev INTEGER NOT NULL
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    rev   INTEGER NOT NULL,
+    lists INTEGER NOT NULL
 );
 --bun:split
-INSERT INTO site_rev (id, rev) VALUES (1, 0);
+INSERT INTO site_rev (id, rev, lists) VALUES (1, 0, 0);
 --bun:split
 CREATE TRIGGER posts_insert_rev AFTER INSERT ON posts BEGIN
     UPDATE topics SET rev = rev + 1 WHERE id = NEW.topic_id;
@@ -37,8 +41,13 @@ CREATE TRIGGER topics_update_rev AFTER UPDATE OF category_id, user_id, title, sl
     UPDATE categories SET rev = rev + 1 WHERE id IN (OLD.category_id, NEW.category_id);
 END;
 --bun:split
+CREATE TRIGGER topics_strict_rev AFTER UPDATE OF category_id, user_id, title, slug, removed_at ON topics BEGIN
+    UPDATE site_rev SET lists = lists + 1;
+END;
+--bun:split
 CREATE TRIGGER topics_delete_rev AFTER DELETE ON topics BEGIN
     UPDATE categories SET rev = rev + 1 WHERE id = OLD.category_id;
+    UPDATE site_rev SET lists = lists + 1;
 END;
 --bun:split
 CREATE TRIGGER categories_insert_rev AFTER INSERT ON categories BEGIN
