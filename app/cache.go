@@ -1,8 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,10 +18,16 @@ import (
 // The rendered-page cache: the topic page, topic lists and search results
 // that many requesters see exactly alike are rendered once per change of the
 // data they show, instead of once per request. A lookup first reads the data's
-// version (one indexed row, a prepared statement; see models/revs.go), so an edit, removal or hide
-// is never served from the cache: it changes the version in its own
-// transaction. Pages that hold anything of the viewer's (members' pages, a
-// guest's CSRF token) are never cached.
+// version (one indexed row, a prepared statement; see models/revs.go), so an
+// edit, removal or hide is never served from the cache: it changes the
+// version in its own transaction.
+//
+// Guests share one rendering. Members who are not staff, not suspended and
+// have nothing of their own on the page (a post, a like, an open flag, the
+// topic itself) share another, rendered for a stand-in member whose CSRF
+// token, username and avatar letter are random markers; serving it writes
+// the viewer's own values over the markers (fillMember). The markers are
+// secret to this process, so no post can contain one.
 
 // pageTTL bounds how long a cached page shows its relative times ("5m") and
 // view counts, which no version covers.
@@ -32,8 +43,11 @@ const maxCachedURL = 256
 type audience string
 
 const (
-	// guests: signed out and holding no CSRF cookie (the HTML pages).
+	nobody audience = ""
+	// guests: signed out and holding no CSRF cookie.
 	guests audience = "g"
+	// members: see the package comment; HTML pages only.
+	members audience = "m"
 	// nonStaff: anyone but moderators and admins (search JSON, which only
 	// staff see differently).
 	nonStaff audience = "n"
@@ -41,25 +55,77 @@ const (
 	everyone audience = "e"
 )
 
-// shares reports whether the current requester belongs to a.
-func (a audience) shares(c *fiber.Ctx) bool {
+// markerUsername is a username that can be written into a page in place of
+// the marker without escaping, in HTML text and in a URL path alike. Others
+// (none today: accounts allows only these) get their pages rendered alone.
+var markerUsername = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// pageAudience is who shares the current requester's rendering of an HTML
+// page: guests, members (before any per-page check), or nobody.
+func (s *server) pageAudience(c *fiber.Ctx) audience {
 	u := currentUser(c)
-	switch a {
-	case guests:
-		return u == nil && existingAnonCSRF(c) == ""
-	case nonStaff:
-		return !u.IsStaff()
+	switch {
+	case u == nil && existingAnonCSRF(c) == "":
+		return guests
+	case u != nil && !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
+		return members
 	}
-	return true
+	return nobody
 }
 
-// cached answers a GET from the page cache when a rendering for this URL and
-// the version that version returns is there. Otherwise render writes the
-// response, which is kept when it is a 200 that sets no cookie. An empty
-// version means "do not use the cache for this request".
+// markers stand in for a member's CSRF token, username and avatar letter in
+// pages cached for members: a random prefix, unknown outside this process,
+// and one letter naming what it stands for.
+type markers struct {
+	prefix                  []byte
+	csrf, username, initial string
+}
+
+func newMarkers() markers {
+	b := make([]byte, 12)
+	rand.Read(b)
+	p := "m" + hex.EncodeToString(b)
+	return markers{prefix: []byte(p), csrf: p + "C", username: p + "U", initial: p + "I"}
+}
+
+// fillMember appends page to dst with each marker replaced by token,
+// username and initial.
+func (m *markers) fillMember(dst, page []byte, token, username, initial string) []byte {
+	for {
+		i := bytes.Index(page, m.prefix)
+		if i < 0 || i+len(m.prefix) >= len(page) {
+			return append(dst, page...)
+		}
+		dst = append(dst, page[:i]...)
+		switch page[i+len(m.prefix)] {
+		case 'C':
+			dst = append(dst, token...)
+		case 'U':
+			dst = append(dst, username...)
+		case 'I':
+			dst = append(dst, initial...)
+		default: // cannot happen: only markers start with the prefix
+			dst = append(dst, m.prefix...)
+			page = page[i+len(m.prefix):]
+			continue
+		}
+		page = page[i+len(m.prefix)+1:]
+	}
+}
+
+// localShared tells render to draw the stand-in member (see markers).
+const localShared = "agora.sharedPage"
+
+// pageBuffers hold decoded members' pages while they are filled in.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// cached answers a GET from the page cache when a rendering for this URL,
+// audience and the version that version returns is there. Otherwise render
+// writes the response, which is kept when it is a 200 that sets no cookie.
+// An empty version or audience means "do not use the cache for this request".
 func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) (pagecache.Version, error), render func() error) error {
 	url := c.OriginalURL()
-	if c.Method() != fiber.MethodGet || len(url) > maxCachedURL || !a.shares(c) {
+	if a == nobody || c.Method() != fiber.MethodGet || len(url) > maxCachedURL {
 		return render()
 	}
 	v, err := version(c.UserContext())
@@ -71,9 +137,12 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	}
 	key := string(a) + url
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	res := c.Response()
+	if a == members {
+		return s.cachedForMember(c, key, v, render)
+	}
 	// Decoded straight into the response's pooled body buffer, which
 	// fasthttp takes back after sending: a hit allocates nothing.
-	res := c.Response()
 	buf := res.SwapBody(nil)[:0]
 	if body, contentType, ok := s.pageCache.Get(key, v, buf); ok {
 		res.Header.SetContentType(contentType)
@@ -81,14 +150,45 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 		return nil
 	}
 	res.SwapBody(buf)
+	return s.renderAndKeep(c, key, v, render)
+}
+
+// renderAndKeep renders the response and keeps it when it is a 200 and
+// render set no cookie.
+func (s *server) renderAndKeep(c *fiber.Ctx, key string, v pagecache.Version, render func() error) error {
+	res := c.Response()
+	cookies := 0
+	res.Header.VisitAllCookie(func(_, _ []byte) { cookies++ })
 	if err := render(); err != nil {
 		return err
 	}
-	setsCookie := false
-	res.Header.VisitAllCookie(func(_, _ []byte) { setsCookie = true })
-	if res.StatusCode() == fiber.StatusOK && !setsCookie {
+	res.Header.VisitAllCookie(func(_, _ []byte) { cookies-- })
+	if res.StatusCode() == fiber.StatusOK && cookies == 0 {
 		s.pageCache.Put(key, v, string(res.Header.ContentType()), res.Body())
 	}
+	return nil
+}
+
+// cachedForMember serves the members' rendering of a page, filled in for
+// the current member.
+func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, render func() error) error {
+	u, res := currentUser(c), c.Response()
+	token, initial := s.csrfToken(c), initial(u.Username)
+	scratch := pageBuffers.Get().(*[]byte)
+	defer pageBuffers.Put(scratch)
+	page, contentType, ok := s.pageCache.Get(key, v, (*scratch)[:0])
+	if !ok {
+		c.Locals(localShared, true)
+		if err := s.renderAndKeep(c, key, v, render); err != nil {
+			return err
+		}
+		// Whatever render wrote (a page, an error page, a redirect) was drawn
+		// for the stand-in member.
+		page, contentType = append((*scratch)[:0], res.Body()...), string(res.Header.ContentType())
+	}
+	*scratch = page
+	res.Header.SetContentType(contentType)
+	res.SwapBody(s.markers.fillMember(res.SwapBody(nil)[:0], page, token, u.Username, initial))
 	return nil
 }
 

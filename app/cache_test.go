@@ -171,38 +171,92 @@ func TestPageCacheFollowsEveryChange(t *testing.T) {
 	})
 }
 
-// TestPageCacheKeepsViewersApart checks that what is cached for guests never
-// reaches members, staff or a guest holding a CSRF token, and the reverse.
+// TestPageCacheKeepsViewersApart checks who shares a cached rendering:
+// guests one, members with nothing of their own on the page another (filled
+// in with their own token and name), and everyone else nobody.
 func TestPageCacheKeepsViewersApart(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
 		a := newApp(t, db)
 		alice := mustTPUser(t, db, "alice", "")
+		bob := mustTPUser(t, db, "bob", "")
+		carol := mustTPUser(t, db, "carol", "")
+		dave := mustTPUser(t, db, "dave", "")
 		mod := mustTPUser(t, db, "mia", "moderator")
 		cat := mustTPCategory(t, db, "Billing", "billing")
 		topic := mustTPTopic(t, db, alice, cat, "Invoices show the wrong currency", "My invoice says USD.")
+		reply := mustModReply(t, db, bob, topic.ID, "Check the currency setting.")
+		if _, err := forum.New(db, nil).Like(ctx, carol.User, reply.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := moderation.New(db, nil).Flag(ctx, dave.User, reply.ID, "off_topic", ""); err != nil {
+			t.Fatal(err)
+		}
+		erin := mustTPUser(t, db, "erin", "")
+		frank := mustTPUser(t, db, "frank", "")
 		url := fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug)
+		json := fmt.Sprintf("/api/v1/topics/%d", topic.ID)
 
-		for range 2 { // the second round is served from the cache where allowed
-			res, body := (*tpUser)(nil).get(t, a, url)
-			tpWantStatus(t, res, body, http.StatusOK)
-			tpWantContains(t, body, "Sign in to reply")
-			if strings.Contains(body, `name="csrf-token"`) {
-				t.Error("a guest page carries a CSRF token")
+		// ownPage checks that a signed-in page is u's: every form carries u's
+		// token and the header names u.
+		ownPage := func(t *testing.T, u *tpUser, body string) {
+			t.Helper()
+			if n, mine := strings.Count(body, `name="_csrf"`), strings.Count(body, `name="_csrf" value="`+u.csrf+`"`); n == 0 || n != mine {
+				t.Errorf("%s: %d of %d forms carry their token", u.Username, mine, n)
 			}
-			res, body = alice.get(t, a, url)
-			tpWantStatus(t, res, body, http.StatusOK)
-			tpWantContains(t, body, alice.csrf, `action="/t/`)
-			if strings.Contains(body, "Sign in to reply") {
-				t.Error("a member got the guests' page")
-			}
-			res, body = mod.get(t, a, url)
-			tpWantStatus(t, res, body, http.StatusOK)
-			tpWantContains(t, body, mod.csrf)
+			tpWantContains(t, body, `href="/u/`+u.Username+`"`, `<span class="user-name">`+u.Username+`</span>`,
+				`<span class="avatar" aria-hidden="true">`+u.Username[:1]+`</span>`)
+		}
+		for round := range 2 { // the second round is served from the cache where allowed
+			t.Run(fmt.Sprint("round ", round+1), func(t *testing.T) {
+				res, body := (*tpUser)(nil).get(t, a, url)
+				tpWantStatus(t, res, body, http.StatusOK)
+				tpWantContains(t, body, "Sign in to reply")
+				if strings.Contains(body, `name="csrf-token"`) {
+					t.Error("a guest page carries a CSRF token")
+				}
+				for _, u := range []*tpUser{erin, frank} { // nothing of their own: the shared members' page
+					res, body := u.get(t, a, url)
+					tpWantStatus(t, res, body, http.StatusOK)
+					ownPage(t, u, body)
+					if strings.Contains(body, "Sign in to reply") || strings.Contains(body, " liked") ||
+						strings.Contains(body, "You flagged") || strings.Contains(body, "✎ Edit") || strings.Contains(body, "Mark as best answer") {
+						t.Errorf("%s got someone else's view of the page", u.Username)
+					}
+				}
+				for _, c := range []struct {
+					u    *tpUser
+					want string
+				}{{alice, "Mark as best answer"}, {bob, "✎ Edit"}, {carol, `like-btn liked`}, {dave, "You flagged this post"}, {mod, "✎ Edit"}} {
+					res, body := c.u.get(t, a, url)
+					tpWantStatus(t, res, body, http.StatusOK)
+					ownPage(t, c.u, body)
+					tpWantContains(t, body, c.want)
+				}
+				// JSON: a member without likes here gets the guests' answer; carol sees her like.
+				_, guestJSON := (*tpUser)(nil).get(t, a, json)
+				_, erinJSON := erin.get(t, a, json)
+				_, carolJSON := carol.get(t, a, json)
+				if erinJSON != guestJSON {
+					t.Error("a member without likes got another answer than guests")
+				}
+				tpWantContains(t, carolJSON, `"liked":true`)
+				if strings.Contains(guestJSON, `"liked":true`) {
+					t.Error("guests see a like")
+				}
+			})
 		}
 		// A guest who has a CSRF cookie (after visiting the sign-in page) gets a page with their own token.
 		cookie, token := anonCSRF(t, a, "/login")
 		res, body := getPage(t, a, url, cookie)
 		tpWantStatus(t, res, body, http.StatusOK)
 		tpWantContains(t, body, token)
+		// A suspended member sees the banner, so not the shared page.
+		if err := moderation.New(db, nil).Suspend(ctx, mod.User, frank.ID, 3, time.Time{}, "spam", false); err != nil {
+			t.Fatal(err)
+		}
+		res, body = frank.get(t, a, url)
+		tpWantStatus(t, res, body, http.StatusOK)
+		tpWantContains(t, body, "Your account is suspended")
 	})
 }

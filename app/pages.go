@@ -87,7 +87,7 @@ func (s *server) listPage(c *fiber.Ctx, categoryID int64, base, title string) er
 		return err
 	}
 	o.PerPage = 30
-	return s.cached(c, guests, s.listsVersion, func() error {
+	return s.cached(c, s.pageAudience(c), s.listsVersion, func() error {
 		page, err := s.topicList(c, o)
 		if err != nil {
 			return err

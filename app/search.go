@@ -144,7 +144,11 @@ func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, staff bool) ([]sea
 
 // apiSearch: GET /api/v1/search?q=…[&include=removed].
 func (s *server) apiSearch(c *fiber.Ctx) error {
-	return s.cached(c, nonStaff, s.searchVersion, func() error {
+	a := nonStaff
+	if currentUser(c).IsStaff() {
+		a = nobody
+	}
+	return s.cached(c, a, s.searchVersion, func() error {
 		res, err := s.runSearch(c)
 		if err != nil {
 			return err
@@ -156,7 +160,7 @@ func (s *server) apiSearch(c *fiber.Ctx) error {
 
 // searchPageHandler: GET /search?q= — results, or the form with the reason a query was refused.
 func (s *server) searchPageHandler(c *fiber.Ctx) error {
-	return s.cached(c, guests, s.searchVersion, func() error { return s.searchPage(c) })
+	return s.cached(c, s.pageAudience(c), s.searchVersion, func() error { return s.searchPage(c) })
 }
 
 func (s *server) searchPage(c *fiber.Ctx) error {

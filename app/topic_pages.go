@@ -464,9 +464,18 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 	if slug == "" {
 		slug = "/" // never a slug: no version, so the redirect is not cached
 	}
+	n := c.QueryInt("page", 1)
+	a := s.pageAudience(c)
+	if a == members {
+		if personal, err := s.personalOn(c, id, n); err != nil {
+			return err
+		} else if personal {
+			a = nobody
+		}
+	}
 	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, slug) }
-	err = s.cached(c, guests, version, func() error {
-		d, err := s.loadTopicPage(c, id, c.QueryInt("page", 1))
+	err = s.cached(c, a, version, func() error {
+		d, err := s.loadTopicPage(c, id, n)
 		if err != nil {
 			return err
 		}
@@ -488,6 +497,13 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 		s.views.Record(id, viewerKey(c))
 	}
 	return err
+}
+
+// personalOn reports whether the signed-in member has anything of their own
+// on page n of a topic (see models.Versions.Personal).
+func (s *server) personalOn(c *fiber.Ctx, topicID int64, n int) (bool, error) {
+	from := (max(1, n)-1)*forum.PerPage + 1
+	return s.versions.Personal(c.UserContext(), topicID, from, from+forum.PerPage-1, currentUser(c).ID)
 }
 
 // prefillReply handles ?quote={post id} (the post's Markdown as a quote) and

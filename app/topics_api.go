@@ -133,8 +133,22 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 		return err
 	}
 	page, _ := pageParams(c)
+	a := guests
+	if u := currentUser(c); u != nil {
+		// A member with nothing of their own on the page sees what guests see.
+		a = nobody
+		if !u.IsStaff() {
+			personal, err := s.personalOn(c, id, page)
+			if err != nil {
+				return err
+			}
+			if !personal {
+				a = guests
+			}
+		}
+	}
 	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, "") }
-	err = s.cached(c, guests, version, func() error {
+	err = s.cached(c, a, version, func() error {
 		v, err := s.forum.TopicPage(c.UserContext(), currentUser(c), id, page)
 		if err != nil {
 			return err

@@ -25,7 +25,8 @@ type page struct {
 	Title     string
 	Community string
 	User      *models.User
-	Staff     bool // User is a moderator or an admin
+	Initial   string // the avatar letter of User
+	Staff     bool   // User is a moderator or an admin
 	Admin     bool
 	CSRF      string // empty for a guest on a guestFormless page without a token yet
 	Path      string
@@ -62,10 +63,17 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 		Assets:    s.assetURLs,
 		Data:      data,
 	}
-	if u == nil && guestFormless[name] {
+	switch {
+	case c.Locals(localShared) != nil: // for every member (see cache.go)
+		p.User = &models.User{ID: u.ID, Username: s.markers.username, Role: u.Role}
+		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
+	case u == nil && guestFormless[name]:
 		p.CSRF = existingAnonCSRF(c)
-	} else {
+	default:
 		p.CSRF = s.csrfToken(c)
+	}
+	if u != nil && p.Initial == "" {
+		p.Initial = initial(u.Username)
 	}
 	s.modFrame(c, &p)
 	c.Set(fiber.HeaderCacheControl, "no-store")

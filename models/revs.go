@@ -25,14 +25,23 @@ import (
 // before every cached page, where parsing the SQL again would cost as much as
 // the rest of a cache hit.
 type Versions struct {
-	topic, lists *sql.Stmt
+	topic, lists, personal *sql.Stmt
 }
+
+// personalSQL finds whether a member has anything of their own on posts
+// from..to of a topic or its best answer: a post, a like or an open flag, or
+// the topic itself. Each post costs two primary-key probes.
+const personalSQL = `SELECT EXISTS (SELECT 1 FROM topics AS t JOIN posts AS p ON p.topic_id = t.id
+	WHERE t.id = ?1 AND (p.post_number BETWEEN ?2 AND ?3 OR p.id = t.solved_post_id)
+	AND (t.user_id = ?4 OR p.user_id = ?4
+		OR EXISTS (SELECT 1 FROM likes AS l WHERE l.post_id = p.id AND l.user_id = ?4)
+		OR EXISTS (SELECT 1 FROM flags AS f WHERE f.post_id = p.id AND f.user_id = ?4 AND f.status = 'open')))`
 
 // PrepareVersions prepares the version queries on db.
 func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
-	topicSQL := "SELECT t.slug, t.rev, s.rev FROM topics AS t, site_rev AS s WHERE t.id = ?"
+	topicSQL, personal := "SELECT t.slug, t.rev, s.rev FROM topics AS t, site_rev AS s WHERE t.id = ?1", personalSQL
 	if db.Dialect().Name() == dialect.PG {
-		topicSQL = strings.Replace(topicSQL, "?", "$1", 1)
+		topicSQL, personal = strings.ReplaceAll(topicSQL, "?", "$"), strings.ReplaceAll(personal, "?", "$")
 	}
 	v := &Versions{}
 	var err error
@@ -43,6 +52,11 @@ func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
 		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), rev, lists FROM site_rev"); err != nil {
 		v.topic.Close()
 		return nil, fmt.Errorf("prepare lists version: %w", err)
+	}
+	if v.personal, err = db.DB.PrepareContext(ctx, personal); err != nil {
+		v.topic.Close()
+		v.lists.Close()
+		return nil, fmt.Errorf("prepare personal check: %w", err)
 	}
 	return v, nil
 }
@@ -70,4 +84,15 @@ func (v *Versions) Lists(ctx context.Context) (full, strict string, err error) {
 	}
 	strict = strconv.FormatInt(site, 10) + "." + strconv.FormatInt(lists, 10)
 	return strconv.FormatInt(cats, 10) + "." + strict, strict, nil
+}
+
+// Personal reports whether userID has anything of their own on posts
+// from..to of a topic (see personalSQL): then their view of the page is
+// theirs alone.
+func (v *Versions) Personal(ctx context.Context, topicID int64, from, to int, userID int64) (bool, error) {
+	var found bool
+	if err := v.personal.QueryRowContext(ctx, topicID, from, to, userID).Scan(&found); err != nil {
+		return false, fmt.Errorf("personal check of topic %d: %w", topicID, err)
+	}
+	return found, nil
 }
