@@ -490,12 +490,12 @@ func ensureQueue(ctx context.Context, db *bun.DB, now time.Time) error {
 			return err
 		}
 		var b strings.Builder
-		args := make([]any, 0, 4*100)
+		args := make([]any, 0, 5*100)
 		flush := func() error {
 			if len(args) == 0 {
 				return nil
 			}
-			_, err := tx.NewRaw("INSERT INTO flags (post_id, user_id, reason, note, weight, status, created_at) VALUES "+
+			_, err := tx.NewRaw("INSERT INTO flags (post_id, post_user_id, user_id, reason, note, weight, status, created_at) VALUES "+
 				b.String(), args...).Exec(ctx)
 			b.Reset()
 			args = args[:0]
@@ -509,9 +509,9 @@ func ensureQueue(ctx context.Context, db *bun.DB, now time.Time) error {
 			if b.Len() > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, 'spam', ?, 1, 'open', ?)")
-			args = append(args, p.ID, flagger, fixtureNote, now.Add(-time.Duration(2+i%200)*time.Hour))
-			if len(args) >= 4*100 {
+			b.WriteString("(?, ?, ?, 'spam', ?, 1, 'open', ?)")
+			args = append(args, p.ID, p.UserID, flagger, fixtureNote, now.Add(-time.Duration(2+i%200)*time.Hour))
+			if len(args) >= 5*100 {
 				if err := flush(); err != nil {
 					return err
 				}

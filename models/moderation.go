@@ -22,6 +22,7 @@ type Flag struct {
 	ID           int64      `bun:"id,pk,autoincrement" json:"id"`
 	PostID       int64      `bun:"post_id" json:"post_id"`
 	UserID       int64      `bun:"user_id" json:"user_id"`
+	PostUserID   int64      `bun:"post_user_id" json:"-"` // the post's author, for their history
 	Reason       string     `bun:"reason" json:"reason"`
 	Note         string     `bun:"note" json:"note"`
 	Weight       int        `bun:"weight" json:"weight"`

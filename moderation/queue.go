@@ -212,9 +212,8 @@ func (s *Service) histories(ctx context.Context, userIDs []int64) (map[int64]Aut
 		Where("user_id IN (?)", bun.In(userIDs)).GroupExpr("user_id").Scan(ctx, &suspensions); err != nil {
 		return nil, fmt.Errorf("count suspensions: %w", err)
 	}
-	if err := s.DB.NewSelect().TableExpr("flags AS f").Join("JOIN posts AS p ON p.id = f.post_id").
-		ColumnExpr("p.user_id, count(*) AS n").Where("p.user_id IN (?)", bun.In(userIDs)).
-		GroupExpr("p.user_id").Scan(ctx, &flagged); err != nil {
+	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("post_user_id AS user_id, count(*) AS n").
+		Where("post_user_id IN (?)", bun.In(userIDs)).GroupExpr("post_user_id").Scan(ctx, &flagged); err != nil {
 		return nil, fmt.Errorf("count flags received: %w", err)
 	}
 	for _, c := range removals {

@@ -160,7 +160,7 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 		return nil, err
 	}
 	w := FlagWeight(flagger, limit)
-	f := &models.Flag{PostID: postID, UserID: flagger.ID, Reason: reason, Note: note, Weight: w.Total,
+	f := &models.Flag{PostID: postID, UserID: flagger.ID, PostUserID: post.UserID, Reason: reason, Note: note, Weight: w.Total,
 		LevelPart: w.Level, AccuracyPart: w.Accuracy, Status: models.FlagOpen, CreatedAt: now}
 	res := &FlagResult{Flag: f}
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

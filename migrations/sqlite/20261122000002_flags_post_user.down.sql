@@ -1,0 +1,3 @@
+DROP INDEX flags_post_user;
+--bun:split
+ALTER TABLE flags DROP COLUMN post_user_id;
