@@ -90,7 +90,7 @@ func New(d Deps) (*fiber.App, error) {
 	}
 	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now),
 		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a,
-		pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, listGrace, d.Now), markers: newMarkers()}
+		pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, d.Now), markers: newMarkers()}
 
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFuncMap(s.templateFuncs())

@@ -33,8 +33,10 @@ import (
 // view counts, which no version covers.
 const pageTTL = 30 * time.Second
 
-// listGrace is how late a list may show what its strict version leaves out.
-const listGrace = time.Second
+// listGrace is how late a list may show what its strict version leaves out
+// (new replies and topics, counts, order). It also caps how often a busy
+// forum renders each list page: at most once per listGrace.
+const listGrace = 3 * time.Second
 
 // maxCachedURL keeps odd, long URLs (made-up query strings) out of the cache.
 const maxCachedURL = 256
@@ -197,7 +199,7 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 // and moves at once.
 func (s *server) listsVersion(ctx context.Context) (pagecache.Version, error) {
 	full, strict, err := s.versions.Lists(ctx)
-	return pagecache.Version{Full: full, Strict: strict}, err
+	return pagecache.Version{Full: full, Strict: strict, Grace: listGrace}, err
 }
 
 // topicVersion versions a topic's pages (see models.Versions); a wrong slug

@@ -65,7 +65,7 @@ func TestPageCacheFollowsEveryChange(t *testing.T) {
 		shown := map[string]int{}
 		fresh := func(t *testing.T, wants map[string][]string, unwanted ...string) {
 			t.Helper()
-			clock = clock.Add(1500 * time.Millisecond) // past the lists' grace (new replies may show a second late)
+			clock = clock.Add(3100 * time.Millisecond) // past the lists' grace (new replies may show 3 s late)
 			views += 10
 			setViews(t, views)
 			for _, path := range pages {

@@ -21,15 +21,17 @@ import (
 
 // Version is the version of the data a response shows. Full covers all of
 // it. Strict covers the changes that must show at once; empty means all do.
+// The others may show up to Grace late.
 type Version struct {
 	Full, Strict string
+	Grace        time.Duration
 }
 
 // Cache is a byte-bounded LRU of rendered responses. It is safe for
 // concurrent use; the zero value is not usable, use New.
 type Cache struct {
-	ttl, grace time.Duration
-	now        func() time.Time
+	ttl time.Duration
+	now func() time.Time
 
 	mu       sync.Mutex
 	lru      *simplelru.LRU[string, *entry]
@@ -50,10 +52,9 @@ func (e *entry) size(key string) int {
 }
 
 // New returns a cache holding at most maxBytes of compressed responses, each
-// for at most ttl, and for at most grace after its full version moved while
-// its strict one did not. maxBytes <= 0 disables it: every Get misses.
-func New(maxBytes int, ttl, grace time.Duration, now func() time.Time) *Cache {
-	c := &Cache{ttl: ttl, grace: grace, now: now, maxBytes: maxBytes}
+// for at most ttl. maxBytes <= 0 disables it: every Get misses.
+func New(maxBytes int, ttl time.Duration, now func() time.Time) *Cache {
+	c := &Cache{ttl: ttl, now: now, maxBytes: maxBytes}
 	// The byte budget bounds the cache; the entry cap only has to be out of its way.
 	c.lru, _ = simplelru.NewLRU[string, *entry](1<<30, func(key string, e *entry) { c.bytes -= e.size(key) })
 	return c
@@ -92,7 +93,7 @@ func (c *Cache) fresh(e *entry, v Version) bool {
 	case e.version.Full == v.Full:
 		return true
 	}
-	return v.Strict != "" && e.version.Strict == v.Strict && age <= c.grace
+	return v.Strict != "" && e.version.Strict == v.Strict && age <= v.Grace
 }
 
 // Put stores a copy of body under key for version, evicting the least

@@ -19,7 +19,7 @@ func TestCache(t *testing.T) {
 
 	v1, v71, v81 := pagecache.Version{Full: "1"}, pagecache.Version{Full: "7.1"}, pagecache.Version{Full: "8.1"}
 	t.Run("hit for the same version only", func(t *testing.T) {
-		c := pagecache.New(1<<20, time.Minute, time.Second, clk.now)
+		c := pagecache.New(1<<20, time.Minute, clk.now)
 		c.Put("/t/1", v71, "text/html", body)
 		got, ct, ok := c.Get("/t/1", v71, nil)
 		if !ok || !bytes.Equal(got, body) || ct != "text/html" {
@@ -33,22 +33,22 @@ func TestCache(t *testing.T) {
 		}
 	})
 	t.Run("a strict version match hits during the grace period only", func(t *testing.T) {
-		c := pagecache.New(1<<20, time.Minute, time.Second, clk.now)
-		c.Put("/", pagecache.Version{Full: "10.3", Strict: "3"}, "text/html", body)
-		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.3", Strict: "3"}, nil); !ok {
+		c := pagecache.New(1<<20, time.Minute, clk.now)
+		c.Put("/", pagecache.Version{Full: "10.3", Strict: "3", Grace: time.Second}, "text/html", body)
+		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.3", Strict: "3", Grace: time.Second}, nil); !ok {
 			t.Error("a lax change missed within the grace period")
 		}
-		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.4", Strict: "4"}, nil); ok {
+		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.4", Strict: "4", Grace: time.Second}, nil); ok {
 			t.Error("a strict change hit")
 		}
-		c.Put("/", pagecache.Version{Full: "10.3", Strict: "3"}, "text/html", body)
+		c.Put("/", pagecache.Version{Full: "10.3", Strict: "3", Grace: time.Second}, "text/html", body)
 		clk.t = clk.t.Add(1100 * time.Millisecond)
-		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.3", Strict: "3"}, nil); ok {
+		if _, _, ok := c.Get("/", pagecache.Version{Full: "11.3", Strict: "3", Grace: time.Second}, nil); ok {
 			t.Error("a lax change hit after the grace period")
 		}
 	})
 	t.Run("expires after the TTL", func(t *testing.T) {
-		c := pagecache.New(1<<20, time.Minute, time.Second, clk.now)
+		c := pagecache.New(1<<20, time.Minute, clk.now)
 		c.Put("/", v1, "text/html", body)
 		clk.t = clk.t.Add(61 * time.Second)
 		if _, _, ok := c.Get("/", v1, nil); ok {
@@ -56,7 +56,7 @@ func TestCache(t *testing.T) {
 		}
 	})
 	t.Run("evicts the least recently used beyond the budget", func(t *testing.T) {
-		c := pagecache.New(4096, time.Minute, time.Second, clk.now)
+		c := pagecache.New(4096, time.Minute, clk.now)
 		for i := range 40 {
 			// Distinct, poorly compressible bodies of about 300 bytes.
 			c.Put(fmt.Sprint("/p/", i), v1, "text/html", []byte(fmt.Sprintf("%x", bytes.Repeat([]byte{byte(i), byte(i * 7), byte(i * 13)}, 50))))
@@ -77,7 +77,7 @@ func TestCache(t *testing.T) {
 		}
 	})
 	t.Run("zero budget is off", func(t *testing.T) {
-		c := pagecache.New(0, time.Minute, time.Second, clk.now)
+		c := pagecache.New(0, time.Minute, clk.now)
 		c.Put("/", v1, "text/html", body)
 		if _, _, ok := c.Get("/", v1, nil); ok {
 			t.Error("a disabled cache hit")
