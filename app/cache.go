@@ -181,8 +181,10 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 	page, contentType, ok := s.pageCache.Get(key, v, (*scratch)[:0])
 	if !ok {
 		c.Locals(localShared, true)
-		if err := s.renderAndKeep(c, key, v, render); err != nil {
-			return err
+		err := s.renderAndKeep(c, key, v, render)
+		c.Locals(localShared, nil)
+		if err != nil {
+			return err // the error page is drawn for the member, without markers
 		}
 		// Whatever render wrote (a page, an error page, a redirect) was drawn
 		// for the stand-in member.

@@ -246,9 +246,13 @@ func TestPageCacheKeepsViewersApart(t *testing.T) {
 				}
 			})
 		}
+		// An error page (a page past the end) is the member's own too.
+		res, body := erin.get(t, a, url+"?page=7")
+		tpWantStatus(t, res, body, http.StatusNotFound)
+		ownPage(t, erin, body)
 		// A guest who has a CSRF cookie (after visiting the sign-in page) gets a page with their own token.
 		cookie, token := anonCSRF(t, a, "/login")
-		res, body := getPage(t, a, url, cookie)
+		res, body = getPage(t, a, url, cookie)
 		tpWantStatus(t, res, body, http.StatusOK)
 		tpWantContains(t, body, token)
 		// A suspended member sees the banner, so not the shared page.

@@ -116,6 +116,7 @@ func fiberMessage(fe *fiber.Error) string {
 // handleError is Fiber's error handler: JSON under /api, an HTML page elsewhere.
 // Only server faults are logged at error level, and their text never reaches the client.
 func (s *server) handleError(c *fiber.Ctx, err error) error {
+	c.Locals(localShared, nil) // an error page is always the viewer's own (see cache.go)
 	status, body := classify(err)
 	var rle *models.RateLimitError
 	if errors.As(err, &rle) {
