@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,14 +19,13 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
 
-// Post states in the index: members see only visible posts.
+// Post states: guests and members find only visible posts.
 const (
 	StateVisible = "visible"
 	StateHidden  = "hidden"  // hidden pending review
@@ -62,7 +62,6 @@ type Doc struct {
 	Author    string // username
 	Category  string // slug
 	CreatedAt time.Time
-	First     bool
 	Solution  bool // the topic's best answer
 	Solved    bool // the topic has a best answer
 	Likes     int
@@ -72,40 +71,56 @@ type Doc struct {
 
 func docID(postID int64) string { return "p" + strconv.FormatInt(postID, 10) }
 
+// fields maps a Doc onto newMapping. "text" holds the title and the body
+// as two array elements, so a phrase cannot run from one into the other.
 func (d *Doc) fields() map[string]any {
 	m := map[string]any{
-		"body": d.Body, "topic_id": float64(d.TopicID), "author": strings.ToLower(d.Author), "category": d.Category,
-		"created_at": d.CreatedAt, "first": d.First, "solution": d.Solution, "solved": d.Solved,
-		"likes": float64(d.Likes), "state": d.State, "archived": d.Archived,
+		"text": d.Body, "body": d.Body, "topic_id": float64(d.TopicID), "author": strings.ToLower(d.Author),
+		"category": d.Category, "created": sortKey(d.CreatedAt.UnixMicro()), "day": d.CreatedAt.UTC().Format(time.DateOnly),
+		"likes": sortKey(int64(d.Likes)), "solved": d.Solved, "hidden": d.State != StateVisible || d.Archived,
 	}
 	if d.Title != "" {
 		m["title"] = d.Title
+		m["text"] = []string{d.Title, d.Body}
+	}
+	if d.Solution {
+		m["answer"] = d.Body
 	}
 	return m
 }
 
-// newMapping: English analysis (stemming) for title and body, which are
-// stored with term vectors for highlighting; everything else is indexed only.
+// sortKey writes n (from 0) fixed-width, so that keys sort as numbers; the
+// shorter the key, the less a sorted search decodes per match.
+func sortKey(n int64) string { return fmt.Sprintf("%016d", max(0, n)) }
+
+// mappingVersion names the layout that newMapping and Doc.fields give an
+// index; change it with either. Rebuild stores it in the index, and Open
+// treats an index of another layout as missing, so it is rebuilt.
+const mappingVersion = "2"
+
+var mappingKey = []byte("mapping_version")
+
+// newMapping: posts match on "text" (title and body, English analysis with
+// stemming); "title" is indexed as well for in:title and the title bonus,
+// "answer" (the body of a best answer) for the best answer bonus; "body"
+// is only stored, for snippets. Term vectors serve phrase queries.
+// Only the sort keys keep doc values. Bleve indexes a number or a date as
+// 16 terms (for ranges); keywords take one, so the sort keys are
+// fixed-width strings and date filters match whole days.
 func newMapping() mapping.IndexMapping {
-	text := func(store bool) *mapping.FieldMapping {
+	text := func(index, store, vectors bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = en.AnalyzerName
+		f.Index = index
 		f.Store = store
-		f.IncludeTermVectors = store
-		f.IncludeInAll = false
-		return f
-	}
-	kw := func() *mapping.FieldMapping {
-		f := bleve.NewKeywordFieldMapping()
-		f.Analyzer = keyword.Name
-		f.Store = false
+		f.IncludeTermVectors = vectors
 		f.IncludeInAll = false
 		f.DocValues = false
 		return f
 	}
-	num := func(store, docValues bool) *mapping.FieldMapping {
-		f := bleve.NewNumericFieldMapping()
-		f.Store = store
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store = false
 		f.IncludeInAll = false
 		f.DocValues = docValues
 		return f
@@ -117,24 +132,25 @@ func newMapping() mapping.IndexMapping {
 		f.DocValues = false
 		return f
 	}
-	date := bleve.NewDateTimeFieldMapping()
-	date.Store = false
-	date.IncludeInAll = false
-	date.DocValues = true // sort by date
+	topicID := bleve.NewNumericFieldMapping() // results need it; nothing searches it
+	topicID.Index = false
+	topicID.IncludeInAll = false
+	topicID.DocValues = false
 
 	doc := bleve.NewDocumentStaticMapping()
-	doc.AddFieldMappingsAt("title", text(true))
-	doc.AddFieldMappingsAt("body", text(true))
-	doc.AddFieldMappingsAt("topic_id", num(true, false)) // results need it
-	doc.AddFieldMappingsAt("author", kw())
-	doc.AddFieldMappingsAt("category", kw())
-	doc.AddFieldMappingsAt("state", kw())
-	doc.AddFieldMappingsAt("created_at", date)
-	doc.AddFieldMappingsAt("likes", num(false, true))
-	doc.AddFieldMappingsAt("first", boolean())
-	doc.AddFieldMappingsAt("solution", boolean())
+	doc.AddFieldMappingsAt("text", text(true, false, true))
+	doc.AddFieldMappingsAt("title", text(true, true, true))
+	doc.AddFieldMappingsAt("answer", text(true, false, false))
+	doc.AddFieldMappingsAt("body", text(false, true, false))
+	doc.AddFieldMappingsAt("topic_id", topicID)
+	doc.AddFieldMappingsAt("author", kw(false))
+	doc.AddFieldMappingsAt("category", kw(false))
+	doc.AddFieldMappingsAt("created", kw(true))
+	doc.AddFieldMappingsAt("day", kw(false))
+	doc.AddFieldMappingsAt("likes", kw(true))
 	doc.AddFieldMappingsAt("solved", boolean())
-	doc.AddFieldMappingsAt("archived", boolean())
+	doc.AddFieldMappingsAt("hidden", boolean()) // from members: not visible, or archived
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
@@ -163,6 +179,11 @@ func Open(dir string) (*Index, error) {
 	if err != nil {
 		return ix, fmt.Errorf("%w: %v", ErrNoIndex, err)
 	}
+	if v, err := b.GetInternal(mappingKey); err != nil || string(v) != mappingVersion {
+		b.Close()
+		ix.gen = gen // this process had it open: the rebuild's swap deletes it
+		return ix, fmt.Errorf("%w: index layout %q, this version needs %q", ErrNoIndex, v, mappingVersion)
+	}
 	ix.idx, ix.gen = b, gen
 	return ix, nil
 }
@@ -184,14 +205,30 @@ func (ix *Index) Ready() bool {
 	return ix.idx != nil
 }
 
-// newGeneration creates an empty index in a fresh folder under dir.
+// newGeneration creates an empty index in a fresh folder under dir, open
+// with bulkConfig for Rebuild to fill.
 func newGeneration(dir string) (bleve.Index, string, error) {
 	gen := "gen-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	b, err := bleve.New(filepath.Join(dir, gen), newMapping())
+	path := filepath.Join(dir, gen)
+	b, err := bleve.New(path, newMapping())
+	if err == nil {
+		// Settings given at creation would be stored with the index.
+		if err = b.Close(); err == nil {
+			b, err = bleve.OpenUsing(path, bulkConfig)
+		}
+	}
 	if err != nil {
+		os.RemoveAll(path)
 		return nil, "", fmt.Errorf("create search index: %w", err)
 	}
 	return b, gen, nil
+}
+
+// bulkConfig makes a new generation quick to fill: its segments do not
+// merge while posts arrive (each merge rewrites them); Rebuild merges them
+// all once at the end.
+var bulkConfig = map[string]any{
+	"scorchMergePlanOptions": map[string]any{"MaxSegmentsPerTier": math.MaxInt32, "FloorSegmentSize": 1},
 }
 
 // swap makes gen the current generation, atomically on disk (a renamed
@@ -212,6 +249,8 @@ func (ix *Index) swap(b bleve.Index, gen string) error {
 	ix.mu.Unlock()
 	if old != nil {
 		old.Close()
+	}
+	if oldGen != "" {
 		os.RemoveAll(filepath.Join(ix.dir, oldGen))
 	}
 	return nil
@@ -278,6 +317,10 @@ func cursorOf(b bleve.Index) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
+func encodeCursor(cursor int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(cursor))
+}
+
 // noCursor leaves the cursor as it is.
 const noCursor = -1
 
@@ -293,9 +336,7 @@ func write(b bleve.Index, docs []*Doc, deletes []int64, cursor int64) error {
 		batch.Delete(docID(id))
 	}
 	if cursor != noCursor {
-		v := make([]byte, 8)
-		binary.BigEndian.PutUint64(v, uint64(cursor))
-		batch.SetInternal(cursorKey, v)
+		batch.SetInternal(cursorKey, encodeCursor(cursor))
 	}
 	if err := b.Batch(batch); err != nil {
 		return fmt.Errorf("write search batch: %w", err)
@@ -346,6 +387,7 @@ type Result struct {
 // Search runs q. Visibility: guests and members see only visible posts in
 // open categories; staff with IncludeRemoved see everything.
 func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, error) {
+	start := time.Now()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.idx == nil {
@@ -358,66 +400,96 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 		perPage = DefaultPerPage
 	}
 	req := bleve.NewSearchRequestOptions(build(q, o), perPage, (page-1)*perPage, false)
-	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-	req.Highlight.AddField("body")
-	req.Highlight.AddField("title")
-	req.Fields = []string{"topic_id"}
+	req.Fields = []string{"topic_id", "title", "body"}
+	descending := func(key string) {
+		// As strings: Bleve would otherwise guess the type from each key.
+		req.SortByCustom(search.SortOrder{&search.SortField{Field: key, Desc: true, Type: search.SortFieldAsString},
+			&search.SortScore{Desc: true}})
+	}
 	switch q.Order {
 	case "latest":
-		req.SortBy([]string{"-created_at", "-_score"})
+		descending("created")
 	case "likes":
-		req.SortBy([]string{"-likes", "-_score"})
+		descending("likes")
 	}
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &Result{Total: int(res.Total), Took: res.Took}
+	titleMarks := newMarker(q)
+	bodyMarks := titleMarks
+	if q.TitleOnly {
+		bodyMarks = &marker{} // the body did not match
+	}
+	out := &Result{Total: int(res.Total)}
 	for _, h := range res.Hits {
 		id, _ := strconv.ParseInt(strings.TrimPrefix(h.ID, "p"), 10, 64)
 		hit := Hit{PostID: id, Score: h.Score}
 		if v, ok := h.Fields["topic_id"].(float64); ok {
 			hit.TopicID = int64(v)
 		}
-		if f := h.Fragments["body"]; len(f) > 0 {
-			hit.Snippet = f[0]
-		}
-		// A first post always has a title fragment; keep it only when the title matched.
-		if f := h.Fragments["title"]; len(f) > 0 && strings.Contains(f[0], "<mark>") {
-			hit.Title = f[0]
+		body, _ := h.Fields["body"].(string)
+		hit.Snippet, _ = bodyMarks.fragment("body", body)
+		if title, _ := h.Fields["title"].(string); title != "" {
+			if f, matched := titleMarks.fragment("title", title); matched {
+				hit.Title = f
+			}
 		}
 		out.Hits = append(out.Hits, hit)
 	}
+	out.Took = time.Since(start)
 	return out, nil
 }
 
-// build turns a parsed query into a Bleve query. Title matches weigh three
-// times body matches; best answers get a boost.
+// A word in the title counts about three times a word in the body; one in
+// a best answer about twice.
+const (
+	titleBoost  = 3
+	answerBoost = 2
+)
+
+// build turns a parsed query into a Bleve query. Every word and phrase must
+// match "text" (title or body); matches in the title and best answers add
+// to the score as optional clauses.
 func build(q *Query, o Options) query.Query {
-	must := []query.Query{}
-	textField := func(field, text string, phrase bool, boost float64) query.Query {
+	match := func(field, text string, phrase bool, boost float64) query.Query {
 		if phrase {
 			m := bleve.NewMatchPhraseQuery(text)
 			m.SetField(field)
 			m.SetBoost(boost)
 			return m
 		}
+		// A word is usually one term: a term query skips the disjunction a
+		// match query wraps around its terms, which costs on every posting.
+		if toks := analyzer.Analyze([]byte(text)); len(toks) == 1 {
+			t := bleve.NewTermQuery(string(toks[0].Term))
+			t.SetField(field)
+			t.SetBoost(boost)
+			return t
+		}
 		m := bleve.NewMatchQuery(text)
 		m.SetField(field)
 		m.SetBoost(boost)
 		return m
 	}
-	either := func(text string, phrase bool) query.Query {
-		if q.TitleOnly {
-			return textField("title", text, phrase, 1)
-		}
-		return bleve.NewDisjunctionQuery(textField("title", text, phrase, 3), textField("body", text, phrase, 1))
+	bq := bleve.NewBooleanQuery()
+	field := "text"
+	if q.TitleOnly {
+		field = "title"
 	}
+	// The bonus fields hold few posts, so the optional clauses seldom have
+	// to move along with the matches, unlike one on all best answers.
 	for _, t := range q.Terms {
-		must = append(must, either(t, false))
+		bq.AddMust(match(field, t, false, 1))
+		if !q.TitleOnly {
+			bq.AddShould(match("title", t, false, titleBoost), match("answer", t, false, answerBoost))
+		}
 	}
 	for _, p := range q.Phrases {
-		must = append(must, either(p, true))
+		bq.AddMust(match(field, p, true, 1))
+		if !q.TitleOnly { // "answer" keeps no positions: its words count
+			bq.AddShould(match("title", p, true, titleBoost), match("answer", p, false, answerBoost))
+		}
 	}
 	term := func(field, v string) query.Query {
 		t := bleve.NewTermQuery(v)
@@ -430,51 +502,47 @@ func build(q *Query, o Options) query.Query {
 		return b
 	}
 	if q.Author != "" {
-		must = append(must, term("author", q.Author))
+		bq.AddMust(term("author", q.Author))
 	}
 	if q.Category != "" {
-		must = append(must, term("category", q.Category))
+		bq.AddMust(term("category", q.Category))
 	}
 	if q.Solved != nil {
-		must = append(must, boolQ("solved", *q.Solved))
+		bq.AddMust(boolQ("solved", *q.Solved))
 	}
 	if !q.Before.IsZero() || !q.After.IsZero() {
-		d := bleve.NewDateRangeQuery(q.After, q.Before)
-		d.SetField("created_at")
-		must = append(must, d)
+		day := func(t time.Time) string {
+			if t.IsZero() {
+				return "" // open
+			}
+			return t.UTC().Format(time.DateOnly)
+		}
+		d := bleve.NewTermRangeQuery(day(q.After), day(q.Before)) // from After, before Before
+		d.SetField("day")
+		if q.HasText() {
+			// As a filter, the range neither scores nor walks a disjunction
+			// of its days for every match: Bleve merges them into one.
+			bq.AddFilter(d)
+		} else {
+			bq.AddMust(d)
+		}
 	}
-	if len(q.Terms)+len(q.Phrases) == 0 {
-		must = append(must, bleve.NewMatchAllQuery())
-	}
-	bq := bleve.NewBooleanQuery()
-	bq.AddMust(must...)
 	if !(o.Staff && o.IncludeRemoved) {
-		bq.AddMustNot(notForMembers()...)
+		bq.AddMustNot(notForMembers())
 	}
 	for _, x := range q.Excluded {
-		phrase := strings.Contains(x, " ")
-		bq.AddMustNot(textField("title", x, phrase, 1), textField("body", x, phrase, 1))
-	}
-	if q.HasText() {
-		sol := bleve.NewBoolFieldQuery(true)
-		sol.SetField("solution")
-		sol.SetBoost(2)
-		bq.AddShould(sol)
+		bq.AddMustNot(match("text", x, strings.Contains(x, " "), 1))
 	}
 	return bq
 }
 
-// notForMembers matches what guests and members must not see. Excluding the
-// few hidden, removed and archived posts is far cheaper than requiring
-// "visible", which would walk a posting list as long as the whole index.
-func notForMembers() []query.Query {
-	hidden := bleve.NewTermQuery(StateHidden)
-	hidden.SetField("state")
-	removed := bleve.NewTermQuery(StateRemoved)
-	removed.SetField("state")
-	archived := bleve.NewBoolFieldQuery(true)
-	archived.SetField("archived")
-	return []query.Query{hidden, removed, archived}
+// notForMembers matches what guests and members must not see: the few
+// hidden, removed and archived posts. Excluding them is far cheaper than
+// requiring the rest, a posting list as long as the whole index.
+func notForMembers() query.Query {
+	q := bleve.NewBoolFieldQuery(true)
+	q.SetField("hidden")
+	return q
 }
 
 // SimilarTopics returns the ids of up to n visible topics whose titles share
@@ -493,7 +561,7 @@ func (ix *Index) SimilarTopics(ctx context.Context, title string, n int) ([]int6
 	m.SetField("title") // the match query ORs the words by default
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(m)
-	bq.AddMustNot(notForMembers()...)
+	bq.AddMustNot(notForMembers())
 	req := bleve.NewSearchRequestOptions(bq, n, 0, false)
 	req.Fields = []string{"topic_id"}
 	res, err := ix.idx.SearchInContext(ctx, req)

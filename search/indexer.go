@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/uptrace/bun"
 
 	"agora/models"
@@ -31,7 +36,7 @@ type Indexer struct {
 // every interval until ctx ends.
 func (x *Indexer) Run(ctx context.Context, every time.Duration) {
 	if !x.Index.Ready() {
-		x.Log.Warn("search index missing or unreadable: rebuilding from the database")
+		x.Log.Warn("search index missing, unreadable or of an older layout: rebuilding from the database")
 		start := time.Now()
 		n, err := Rebuild(ctx, x.DB, x.Index, nil)
 		if err != nil {
@@ -170,7 +175,7 @@ func LoadDocs(ctx context.Context, db bun.IDB, postIDs []int64) ([]*Doc, []int64
 	for start := 0; start < len(postIDs); start += batchSize {
 		chunk := postIDs[start:min(len(postIDs), start+batchSize)]
 		var posts []*models.Post
-		if err := db.NewSelect().Model(&posts).Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&posts).Column(postColumns...).Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return nil, nil, fmt.Errorf("load posts to index: %w", err)
 		}
 		found := map[int64]bool{}
@@ -190,6 +195,9 @@ func LoadDocs(ctx context.Context, db bun.IDB, postIDs []int64) ([]*Doc, []int64
 	}
 	return docs, deletes, nil
 }
+
+// postColumns are the columns docsFor reads.
+var postColumns = []string{"id", "topic_id", "user_id", "post_number", "html", "like_count", "hidden_at", "removed_at", "created_at"}
 
 // docsFor joins posts with their topics, authors and categories in memory;
 // cats may carry the categories already loaded.
@@ -232,9 +240,9 @@ func docsFor(ctx context.Context, db bun.IDB, posts []*models.Post, cats map[int
 			continue
 		}
 		d := &Doc{PostID: p.ID, TopicID: t.ID, Body: PlainText(p.HTML), Author: names[p.UserID], CreatedAt: p.CreatedAt,
-			First: p.PostNumber == 1, Solved: t.SolvedPostID != nil, Solution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID,
+			Solved: t.SolvedPostID != nil, Solution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID,
 			Likes: p.LikeCount, State: StateVisible}
-		if d.First {
+		if p.PostNumber == 1 {
 			d.Title = t.Title
 		}
 		switch {
@@ -302,9 +310,10 @@ func inlineTag(tag string) bool {
 	return inlineTags[strings.ToLower(tag)]
 }
 
-// Rebuild indexes every post into a new generation, then swaps it in
-// atomically; searches keep using the old index meanwhile. progress, when
-// not nil, is called after each batch with posts done and the total.
+// Rebuild indexes every post into a new generation, merges it into one
+// segment and swaps it in atomically; searches keep using the old index
+// meanwhile. progress, when not nil, is called after each batch with posts
+// done and the total.
 func Rebuild(ctx context.Context, db *bun.DB, ix *Index, progress func(done, total int)) (int, error) {
 	// The cursor starts before the rows of the last gapWait: their ids may
 	// have gaps that still fill (see settled), so the indexer reads them again.
@@ -330,38 +339,145 @@ func Rebuild(ctx context.Context, db *bun.DB, ix *Index, progress func(done, tot
 		os.RemoveAll(filepath.Join(ix.dir, gen))
 		return 0, err
 	}
-	done := 0
-	var lastID int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return fail(err)
-		}
-		var posts []*models.Post
-		if err := db.NewSelect().Model(&posts).Where("id > ?", lastID).Order("id").Limit(batchSize).Scan(ctx); err != nil {
-			return fail(fmt.Errorf("read posts: %w", err))
-		}
-		if len(posts) == 0 {
-			break
-		}
-		lastID = posts[len(posts)-1].ID
-		docs, err := docsFor(ctx, db, posts, cats)
-		if err != nil {
-			return fail(err)
-		}
-		if err := write(b, docs, nil, noCursor); err != nil {
-			return fail(err)
-		}
-		done += len(posts)
+	done, err := load(ctx, db, b, cats, func(done int) {
 		if progress != nil {
 			progress(done, int(total))
 		}
+	})
+	if err != nil {
+		return fail(err)
 	}
 	// Rows written while we read are applied again by the indexer: harmless.
-	if err := write(b, nil, nil, cursor); err != nil {
+	batch := b.NewBatch()
+	batch.SetInternal(cursorKey, encodeCursor(cursor))
+	batch.SetInternal(mappingKey, []byte(mappingVersion))
+	if err := b.Batch(batch); err != nil {
+		return fail(fmt.Errorf("write search batch: %w", err))
+	}
+	if err := compact(ctx, b); err != nil {
 		return fail(err)
+	}
+	// Serve from a handle that merges as usual (see bulkConfig).
+	if err = b.Close(); err == nil {
+		b, err = openGeneration(ix.dir, gen)
+	}
+	if err != nil {
+		os.RemoveAll(filepath.Join(ix.dir, gen))
+		return 0, fmt.Errorf("reopen new search index: %w", err)
 	}
 	if err := ix.swap(b, gen); err != nil {
 		return fail(err)
 	}
 	return done, nil
+}
+
+// rebuildBatch is how many posts go into one batch of a rebuild: bigger
+// segments than the indexer's mean fewer to merge.
+const rebuildBatch = 5000
+
+// load reads every post into b. One goroutine reads and prepares the next
+// batches while two write: Bleve builds each batch's segment on the calling
+// goroutine, so a single writer would leave a core idle.
+func load(ctx context.Context, db *bun.DB, b bleve.Index, cats map[int64]*models.Category, progress func(done int)) (int, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type chunk struct {
+		docs  []*Doc
+		posts int
+	}
+	chunks := make(chan chunk, 1)
+	go func() {
+		defer close(chunks)
+		var lastID int64
+		for {
+			var posts []*models.Post
+			if err := db.NewSelect().Model(&posts).Column(postColumns...).Where("id > ?", lastID).Order("id").
+				Limit(rebuildBatch).Scan(ctx); err != nil {
+				cancel(fmt.Errorf("read posts: %w", err))
+				return
+			}
+			if len(posts) == 0 {
+				return
+			}
+			lastID = posts[len(posts)-1].ID
+			docs, err := docsFor(ctx, db, posts, cats)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			select {
+			case chunks <- chunk{docs, len(posts)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for c := range chunks {
+				if ctx.Err() != nil {
+					continue // drain: the reader stops by itself
+				}
+				if err := write(b, c.docs, nil, noCursor); err != nil {
+					cancel(err)
+					continue
+				}
+				mu.Lock()
+				done += c.posts
+				progress(done)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return 0, context.Cause(ctx)
+	}
+	return done, nil
+}
+
+// compact merges b into a single segment and waits until that is on disk,
+// so that whoever opens the generation next does not merge it under load.
+func compact(ctx context.Context, b bleve.Index) error {
+	adv, err := b.Advanced()
+	if err != nil {
+		return fmt.Errorf("merge new search index: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return fmt.Errorf("merge new search index: unexpected index type %T", adv)
+	}
+	// One merge of everything: the default plan merges ten segments at a time.
+	opts := mergeplan.SingleSegmentMergePlanOptions
+	opts.SegmentsPerMergeTask = math.MaxInt32
+	for nudges := 0; ctx.Err() == nil; {
+		m := s.StatsMap()
+		segments := m["num_root_filesegments"].(uint64)
+		switch {
+		case m["CurRootEpoch"] != m["LastPersistedEpoch"] || m["num_root_memorysegments"] != uint64(0):
+			// only segments on disk merge
+		case segments > 1:
+			if err := s.ForceMerge(ctx, &opts); err != nil {
+				return fmt.Errorf("merge new search index: %w", err)
+			}
+			continue
+		case m["num_files_on_disk"].(uint64) > segments+1 && nudges < 50: // the segments and root.bolt
+			// Bleve deletes the merged-away files after it writes a later
+			// snapshot, and no later process would: give it one.
+			nudges++
+			if err := b.SetInternal(mappingKey, []byte(mappingVersion)); err != nil {
+				return fmt.Errorf("write search index: %w", err)
+			}
+		default:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return ctx.Err()
 }

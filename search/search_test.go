@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/uptrace/bun"
 
 	"agora/forum"
@@ -1068,6 +1069,40 @@ func TestRunRebuildsUnusableIndex(t *testing.T) {
 	}
 }
 
+// TestRunRebuildsOtherLayout: an index written with another mapping (an
+// older version of Agora) opens as ErrNoIndex; Indexer.Run rebuilds it and
+// deletes the old generation.
+func TestRunRebuildsOtherLayout(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db)
+		_, post := f.topic(t, f.alice, f.general, "Layouts change between versions", "Axolotl care.")
+		f.ix.Close()
+		os.RemoveAll(filepath.Join(f.dir, current(t, f.dir)))
+		old, err := bleve.New(filepath.Join(f.dir, "gen-old"), bleve.NewIndexMapping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Index("p1", map[string]any{"title": "Axolotl care", "body": "Axolotl care."}); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		relink(t, f.dir, "gen-old")
+
+		ix, err := search.Open(f.dir)
+		if !errors.Is(err, search.ErrNoIndex) || !strings.Contains(err.Error(), "layout") || ix.Ready() {
+			t.Fatalf("Open(older layout) = %v (ready %v), want ErrNoIndex naming the layout", err, ix.Ready())
+		}
+		defer ix.Close()
+		stop := run(t, &search.Indexer{DB: db, Index: ix, Log: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+		eventually(t, "Run rebuilds the index", func() bool { return ix.Ready() && finds(ix, "axolotl", post.ID) })
+		stop()
+		if gens := generations(t, f.dir); len(gens) != 1 || gens[0] == "gen-old" {
+			t.Errorf("generations on disk = %v, want only the rebuilt one", gens)
+		}
+	})
+}
+
 func mustWrite(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -1162,8 +1197,8 @@ func BenchmarkSearch(b *testing.B) {
 		}
 		d := &search.Doc{PostID: int64(i), TopicID: int64((i + 9) / 10), Body: strings.Join(words, " "),
 			Author: fmt.Sprintf("user%d", r.IntN(200)), Category: []string{"general", "billing", "api"}[r.IntN(3)],
-			CreatedAt: start.Add(time.Duration(i) * time.Minute), First: i%10 == 1, Likes: r.IntN(20), State: search.StateVisible}
-		if d.First {
+			CreatedAt: start.Add(time.Duration(i) * time.Minute), Likes: r.IntN(20), State: search.StateVisible}
+		if i%10 == 1 {
 			d.Title = strings.Join(words[:6], " ")
 		}
 		docs = append(docs, d)
