@@ -214,15 +214,23 @@ func (s *server) topicVersion(ctx context.Context, id int64, slug string) (pagec
 	return pagecache.Version{Full: v}, nil
 }
 
+// searchGrace is how late search results may show new posts and likes on
+// top of the indexer's own delay (see search.Index.Version). It also caps
+// how often a busy forum runs each popular query: at most once per
+// searchGrace.
+const searchGrace = time.Second
+
 // searchVersion versions search results: the index's, plus the lists' for the
 // titles, authors and categories results show from the database.
 func (s *server) searchVersion(ctx context.Context) (pagecache.Version, error) {
 	if s.Search == nil || !s.Search.Ready() {
 		return pagecache.Version{}, nil
 	}
-	full, _, err := s.versions.Lists(ctx)
+	full, strict, err := s.versions.Lists(ctx)
 	if err != nil {
 		return pagecache.Version{}, err
 	}
-	return pagecache.Version{Full: strconv.FormatInt(s.Search.Version(), 10) + "." + full}, nil
+	ixFull, ixStrict := s.Search.Version()
+	return pagecache.Version{Full: strconv.FormatInt(ixFull, 10) + "." + full,
+		Strict: strconv.FormatInt(ixStrict, 10) + "." + strict, Grace: searchGrace}, nil
 }

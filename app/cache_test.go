@@ -264,3 +264,58 @@ func TestPageCacheKeepsViewersApart(t *testing.T) {
 		tpWantContains(t, body, "Your account is suspended")
 	})
 }
+
+// TestSearchCacheFollowsTheIndex checks cached search results: new posts may
+// show up to a second late, while removals and edits show as soon as the
+// indexer applied them.
+func TestSearchCacheFollowsTheIndex(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		clock := time.Now()
+		deps, catchUp := withSearch(t, db)
+		a := newApp(t, db, deps, func(d *app.Deps) { d.Now = func() time.Time { return clock } })
+		alice := mustTPUser(t, db, "alice", "")
+		bob := mustTPUser(t, db, "bob", "")
+		mod := mustTPUser(t, db, "mia", "moderator")
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		topic := mustTPTopic(t, db, alice, cat, "Webhook retries", "My webhook endpoint is slow.")
+		catchUp()
+		fs := forum.New(db, nil)
+		search := func(t *testing.T, u *tpUser) string {
+			t.Helper()
+			res, body := u.get(t, a, "/api/v1/search?q=webhook")
+			tpWantStatus(t, res, body, http.StatusOK)
+			return body
+		}
+		for _, u := range []*tpUser{nil, bob} {
+			tpWantContains(t, search(t, u), "endpoint is slow.")
+		}
+
+		reply, err := fs.Reply(ctx, bob.User, topic.ID, "Raise the webhook timeout.", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		if body := search(t, bob); strings.Contains(body, "Raise the") {
+			t.Error("a new post skipped the grace period") // the cache would be rendered on every batch
+		}
+		clock = clock.Add(1100 * time.Millisecond)
+		tpWantContains(t, search(t, bob), `timeout."`)
+
+		if _, err := fs.EditPost(ctx, bob.User, reply.ID, "Raise the webhook timeout to 60 s.", ""); err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		tpWantContains(t, search(t, bob), "timeout to 60 s.")
+
+		if err := moderation.New(db, nil).RemovePost(ctx, mod.User, reply.ID, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		for _, u := range []*tpUser{nil, bob} {
+			if body := search(t, u); strings.Contains(body, "Raise the") {
+				t.Error("a removed post is still found after the indexer applied the removal")
+			}
+		}
+	})
+}

@@ -47,11 +47,27 @@ type Index struct {
 	// version counts the changes this process made or saw to what searches
 	// return (batches applied, generations swapped in): a result computed
 	// at one version is exactly what a search at that version returns.
-	version atomic.Int64
+	// strict counts only those that must show at once: removals, hides,
+	// archived categories, edits and swaps (not new posts or likes).
+	version, strict atomic.Int64
 }
 
-// Version changes whenever search results may change (see Index.version).
-func (ix *Index) Version() int64 { return ix.version.Load() }
+// Version returns the index's version and its strict part (see Index.version).
+func (ix *Index) Version() (full, strict int64) { return ix.version.Load(), ix.strict.Load() }
+
+// mustShowAtOnce reports whether a batch changes what searches return in a
+// way that may not wait: something leaves member results or reads differently.
+func mustShowAtOnce(docs []*Doc, deletes []int64) bool {
+	if len(deletes) > 0 {
+		return true
+	}
+	for _, d := range docs {
+		if d.State != StateVisible || d.Archived || d.Edited {
+			return true
+		}
+	}
+	return false
+}
 
 // Doc is what gets indexed for one post.
 type Doc struct {
@@ -67,6 +83,7 @@ type Doc struct {
 	Likes     int
 	State     string
 	Archived  bool // its category is archived
+	Edited    bool // the post has been edited (it has revisions)
 }
 
 func docID(postID int64) string { return "p" + strconv.FormatInt(postID, 10) }
@@ -246,6 +263,7 @@ func (ix *Index) swap(b bleve.Index, gen string) error {
 	old, oldGen := ix.idx, ix.gen
 	ix.idx, ix.gen = b, gen
 	ix.version.Add(1)
+	ix.strict.Add(1)
 	ix.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -274,6 +292,7 @@ func (ix *Index) reloadIfSwapped() (bool, error) {
 	old, oldGen := ix.idx, ix.gen
 	ix.idx, ix.gen = b, gen
 	ix.version.Add(1)
+	ix.strict.Add(1)
 	ix.mu.Unlock()
 	if old != nil {
 		// The reindexer could not open (so does not delete) the generation
@@ -354,6 +373,9 @@ func (ix *Index) Apply(docs []*Doc, deletes []int64, cursor int64) error {
 	// Bumped once the batch is visible: a cache that reads the version
 	// before searching then never files older results under a newer version.
 	err := write(ix.idx, docs, deletes, cursor)
+	if mustShowAtOnce(docs, deletes) {
+		ix.strict.Add(1)
+	}
 	ix.version.Add(1)
 	return err
 }

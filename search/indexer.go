@@ -197,7 +197,7 @@ func LoadDocs(ctx context.Context, db bun.IDB, postIDs []int64) ([]*Doc, []int64
 }
 
 // postColumns are the columns docsFor reads.
-var postColumns = []string{"id", "topic_id", "user_id", "post_number", "html", "like_count", "hidden_at", "removed_at", "created_at"}
+var postColumns = []string{"id", "topic_id", "user_id", "post_number", "html", "like_count", "revision_count", "hidden_at", "removed_at", "created_at"}
 
 // docsFor joins posts with their topics, authors and categories in memory;
 // cats may carry the categories already loaded.
@@ -241,7 +241,7 @@ func docsFor(ctx context.Context, db bun.IDB, posts []*models.Post, cats map[int
 		}
 		d := &Doc{PostID: p.ID, TopicID: t.ID, Body: PlainText(p.HTML), Author: names[p.UserID], CreatedAt: p.CreatedAt,
 			Solved: t.SolvedPostID != nil, Solution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID,
-			Likes: p.LikeCount, State: StateVisible}
+			Likes: p.LikeCount, State: StateVisible, Edited: p.RevisionCount > 0}
 		if p.PostNumber == 1 {
 			d.Title = t.Title
 		}
