@@ -65,7 +65,8 @@ func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 	if s.Search == nil || !s.Search.Ready() {
 		return out, errSearchUnavailable
 	}
-	res, err := s.Search.Search(c.UserContext(), q, search.Options{Staff: u.IsStaff(), IncludeRemoved: out.IncludeRemoved, Page: page, PerPage: perPage})
+	res, err := s.Search.Search(c.UserContext(), q, search.Options{Staff: u.IsStaff(), IncludeRemoved: out.IncludeRemoved, Page: page, PerPage: perPage,
+		Texts: search.DBTexts(s.DB)})
 	if err != nil {
 		return out, err
 	}

@@ -23,6 +23,9 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/uptrace/bun"
+
+	"agora/models"
 )
 
 // Post states: guests and members find only visible posts.
@@ -92,7 +95,7 @@ func docID(postID int64) string { return "p" + strconv.FormatInt(postID, 10) }
 // as two array elements, so a phrase cannot run from one into the other.
 func (d *Doc) fields() map[string]any {
 	m := map[string]any{
-		"text": d.Body, "body": d.Body, "topic_id": float64(d.TopicID), "author": strings.ToLower(d.Author),
+		"text": d.Body, "topic_id": float64(d.TopicID), "author": strings.ToLower(d.Author),
 		"category": d.Category, "created": sortKey(d.CreatedAt.UnixMicro()), "day": d.CreatedAt.UTC().Format(time.DateOnly),
 		"likes": sortKey(int64(d.Likes)), "solved": d.Solved, "hidden": d.State != StateVisible || d.Archived,
 	}
@@ -113,14 +116,16 @@ func sortKey(n int64) string { return fmt.Sprintf("%016d", max(0, n)) }
 // mappingVersion names the layout that newMapping and Doc.fields give an
 // index; change it with either. Rebuild stores it in the index, and Open
 // treats an index of another layout as missing, so it is rebuilt.
-const mappingVersion = "2"
+const mappingVersion = "3"
 
 var mappingKey = []byte("mapping_version")
 
 // newMapping: posts match on "text" (title and body, English analysis with
 // stemming); "title" is indexed as well for in:title and the title bonus,
-// "answer" (the body of a best answer) for the best answer bonus; "body"
-// is only stored, for snippets. Term vectors serve phrase queries.
+// "answer" (the body of a best answer) for the best answer bonus. No text
+// is stored: snippets come from the database (Options.Texts), which keeps
+// the index small and its pages out of memory (a stored field is read by
+// decompressing a chunk of many documents). Term vectors serve phrase queries.
 // Only the sort keys keep doc values. Bleve indexes a number or a date as
 // 16 terms (for ranges); keywords take one, so the sort keys are
 // fixed-width strings and date filters match whole days.
@@ -156,9 +161,8 @@ func newMapping() mapping.IndexMapping {
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt("text", text(true, false, true))
-	doc.AddFieldMappingsAt("title", text(true, true, true))
+	doc.AddFieldMappingsAt("title", text(true, false, true))
 	doc.AddFieldMappingsAt("answer", text(true, false, false))
-	doc.AddFieldMappingsAt("body", text(false, true, false))
 	doc.AddFieldMappingsAt("topic_id", topicID)
 	doc.AddFieldMappingsAt("author", kw(false))
 	doc.AddFieldMappingsAt("category", kw(false))
@@ -388,6 +392,44 @@ type Options struct {
 	Staff          bool // may include removed and hidden posts
 	IncludeRemoved bool // staff asked for them
 	Page, PerPage  int
+	// Texts loads the hits' texts for their snippets (nil: no snippets).
+	Texts TextSource
+}
+
+// Text is what a hit's snippet is cut from: the post's plain text, and its
+// topic's title when the post is the first.
+type Text struct{ Title, Body string }
+
+// TextSource loads the texts of posts by id; a missing post has none.
+type TextSource func(ctx context.Context, postIDs []int64) (map[int64]Text, error)
+
+// DBTexts reads posts' texts from the database, as the indexer does.
+func DBTexts(db bun.IDB) TextSource {
+	return func(ctx context.Context, postIDs []int64) (map[int64]Text, error) {
+		posts, err := models.PostsByIDs(ctx, db, postIDs)
+		if err != nil {
+			return nil, err
+		}
+		var firsts []int64
+		for _, p := range posts {
+			if p.PostNumber == 1 {
+				firsts = append(firsts, p.TopicID)
+			}
+		}
+		topics, err := models.TopicsByIDs(ctx, db, firsts)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]Text, len(posts))
+		for id, p := range posts {
+			t := Text{Body: PlainText(p.HTML)}
+			if tp := topics[p.TopicID]; tp != nil && p.PostNumber == 1 {
+				t.Title = tp.Title
+			}
+			out[id] = t
+		}
+		return out, nil
+	}
 }
 
 // Hit is one matching post.
@@ -422,7 +464,7 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 		perPage = DefaultPerPage
 	}
 	req := bleve.NewSearchRequestOptions(build(q, o), perPage, (page-1)*perPage, false)
-	req.Fields = []string{"topic_id", "title", "body"}
+	req.Fields = []string{"topic_id"}
 	descending := func(key string) {
 		// As strings: Bleve would otherwise guess the type from each key.
 		req.SortByCustom(search.SortOrder{&search.SortField{Field: key, Desc: true, Type: search.SortFieldAsString},
@@ -438,26 +480,36 @@ func (ix *Index) Search(ctx context.Context, q *Query, o Options) (*Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	titleMarks := newMarker(q)
-	bodyMarks := titleMarks
-	if q.TitleOnly {
-		bodyMarks = &marker{} // the body did not match
-	}
 	out := &Result{Total: int(res.Total)}
+	ids := make([]int64, 0, len(res.Hits))
 	for _, h := range res.Hits {
 		id, _ := strconv.ParseInt(strings.TrimPrefix(h.ID, "p"), 10, 64)
 		hit := Hit{PostID: id, Score: h.Score}
 		if v, ok := h.Fields["topic_id"].(float64); ok {
 			hit.TopicID = int64(v)
 		}
-		body, _ := h.Fields["body"].(string)
-		hit.Snippet, _ = bodyMarks.fragment("body", body)
-		if title, _ := h.Fields["title"].(string); title != "" {
-			if f, matched := titleMarks.fragment("title", title); matched {
-				hit.Title = f
+		out.Hits = append(out.Hits, hit)
+		ids = append(ids, id)
+	}
+	if o.Texts != nil && len(ids) > 0 {
+		texts, err := o.Texts(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("load texts for snippets: %w", err)
+		}
+		titleMarks := newMarker(q)
+		bodyMarks := titleMarks
+		if q.TitleOnly {
+			bodyMarks = &marker{} // the body did not match
+		}
+		for i := range out.Hits {
+			h, t := &out.Hits[i], texts[out.Hits[i].PostID]
+			h.Snippet, _ = bodyMarks.fragment("body", t.Body)
+			if t.Title != "" {
+				if f, matched := titleMarks.fragment("title", t.Title); matched {
+					h.Title = f
+				}
 			}
 		}
-		out.Hits = append(out.Hits, hit)
 	}
 	out.Took = time.Since(start)
 	return out, nil

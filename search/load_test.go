@@ -16,8 +16,9 @@ import (
 // BenchmarkSearchLoad runs two-word queries of the load benchmark (bench/)
 // from 8 goroutines against an existing index, such as a copy of
 // bench/data/search, named by AGORA_BENCH_SEARCH_DIR. It reports the
-// process's CPU per query and the latency percentiles. Use a fixed count:
-// -bench SearchLoad -benchtime 2000x.
+// process's CPU per query and the latency percentiles, without snippets
+// (they are cut from the database's text: Options.Texts). Use a fixed
+// count: -bench SearchLoad -benchtime 2000x.
 func BenchmarkSearchLoad(b *testing.B) {
 	dir := os.Getenv("AGORA_BENCH_SEARCH_DIR")
 	if dir == "" {

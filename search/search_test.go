@@ -133,9 +133,11 @@ func (f *fixture) catchUp(t *testing.T) int {
 	return n
 }
 
-// find parses and runs query; the query must be valid.
+// find parses and runs query, with snippets from the fixture's database as
+// the app takes them; the query must be valid.
 func (f *fixture) find(t *testing.T, query string, o search.Options) *search.Result {
 	t.Helper()
+	o.Texts = search.DBTexts(f.db)
 	return find(t, f.ix, query, o)
 }
 
@@ -1190,6 +1192,7 @@ func BenchmarkSearch(b *testing.B) {
 	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	docs := make([]*search.Doc, 0, 1000)
+	texts := make(map[int64]search.Text, posts) // what the app would read from the database
 	for i := 1; i <= posts; i++ {
 		words := make([]string, 30+r.IntN(60))
 		for j := range words {
@@ -1201,6 +1204,7 @@ func BenchmarkSearch(b *testing.B) {
 		if i%10 == 1 {
 			d.Title = strings.Join(words[:6], " ")
 		}
+		texts[d.PostID] = search.Text{Title: d.Title, Body: d.Body}
 		docs = append(docs, d)
 		if len(docs) == cap(docs) {
 			if err := ix.Apply(docs, nil, int64(i)); err != nil {
@@ -1216,7 +1220,13 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	var res *search.Result
 	for b.Loop() {
-		res, err = ix.Search(ctx, q, search.Options{PerPage: 20})
+		res, err = ix.Search(ctx, q, search.Options{PerPage: 20, Texts: func(_ context.Context, ids []int64) (map[int64]search.Text, error) {
+			out := make(map[int64]search.Text, len(ids))
+			for _, id := range ids {
+				out[id] = texts[id]
+			}
+			return out, nil
+		}})
 		if err != nil {
 			b.Fatal(err)
 		}
