@@ -100,7 +100,7 @@ func TestReindex(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open the index agora reindex built: %v", err)
 			}
-			res := searchFor(t, ix, "axolotl checklist", search.Options{})
+			res := searchFor(t, ix, "axolotl checklist", search.Options{Texts: search.DBTexts(db)})
 			if res.Total != 1 || res.Hits[0].PostID != known.ID || res.Hits[0].Title == "" {
 				t.Errorf("axolotl checklist found %+v, want post %d with its title marked", res.Hits, known.ID)
 			}
