@@ -65,7 +65,7 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 	}
 	switch {
 	case c.Locals(localShared) != nil: // for every member (see cache.go)
-		p.User = &models.User{ID: u.ID, Username: s.markers.username, Role: u.Role}
+		p.User = &models.User{Username: s.markers.username, Role: u.Role} // nothing else of the member
 		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
 	case u == nil && guestFormless[name]:
 		p.CSRF = existingAnonCSRF(c)
