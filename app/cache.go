@@ -46,7 +46,7 @@ type audience string
 
 const (
 	nobody audience = ""
-	// guests: signed out and holding no CSRF cookie.
+	// guests: signed out.
 	guests audience = "g"
 	// members: see the package comment; HTML pages only.
 	members audience = "m"
@@ -67,7 +67,7 @@ var markerUsername = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 func (s *server) pageAudience(c *fiber.Ctx) audience {
 	u := currentUser(c)
 	switch {
-	case u == nil && existingAnonCSRF(c) == "":
+	case u == nil:
 		return guests
 	case u != nil && !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
 		return members
@@ -155,8 +155,8 @@ func (s *server) cached(c *fiber.Ctx, a audience, version func(context.Context) 
 	return s.renderAndKeep(c, key, v, render)
 }
 
-// renderAndKeep renders the response and keeps it when it is a 200 and
-// render set no cookie.
+// renderAndKeep renders the response and keeps it when it is a 200, render
+// set no cookie and the page carries no viewer's own token (localOwnPage).
 func (s *server) renderAndKeep(c *fiber.Ctx, key string, v pagecache.Version, render func() error) error {
 	res := c.Response()
 	cookies := 0
@@ -165,7 +165,7 @@ func (s *server) renderAndKeep(c *fiber.Ctx, key string, v pagecache.Version, re
 		return err
 	}
 	res.Header.VisitAllCookie(func(_, _ []byte) { cookies-- })
-	if res.StatusCode() == fiber.StatusOK && cookies == 0 {
+	if res.StatusCode() == fiber.StatusOK && cookies == 0 && c.Locals(localOwnPage) == nil {
 		s.pageCache.Put(key, v, string(res.Header.ContentType()), res.Body())
 	}
 	return nil

@@ -250,9 +250,17 @@ func TestPageCacheKeepsViewersApart(t *testing.T) {
 		res, body := erin.get(t, a, url+"?page=7")
 		tpWantStatus(t, res, body, http.StatusNotFound)
 		ownPage(t, erin, body)
-		// A guest who has a CSRF cookie (after visiting the sign-in page) gets a page with their own token.
+		// A guest who has a CSRF cookie (after visiting the sign-in page) shares the guests' pages, which
+		// carry no token, and still gets it on the sign-in page.
 		cookie, token := anonCSRF(t, a, "/login")
-		res, body = getPage(t, a, url, cookie)
+		for _, path := range []string{url, "/", "/search"} {
+			res, body = getPage(t, a, path, cookie)
+			tpWantStatus(t, res, body, http.StatusOK)
+			if strings.Contains(body, token) || strings.Contains(body, `name="csrf-token"`) {
+				t.Errorf("%s: a guest page carries a CSRF token", path)
+			}
+		}
+		res, body = getPage(t, a, "/login", cookie)
 		tpWantStatus(t, res, body, http.StatusOK)
 		tpWantContains(t, body, token)
 		// A suspended member sees the banner, so not the shared page.

@@ -14,10 +14,15 @@ var pageTemplates = []string{"home", "login", "register", "profile", "setup", "e
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
 
 // guestFormless are the pages that show guests no form that posts, so a
-// guest reading them needs no CSRF token: minting one costs a random read
-// and a Set-Cookie on every view of the busiest pages. The sign-in and
-// register pages set it before a guest can post anything.
-var guestFormless = map[string]bool{"home": true, "topic": true}
+// guest reading them needs no CSRF token and gets none: minting one costs a
+// random read and a Set-Cookie on every view of the busiest pages, and
+// without one every guest can share one cached rendering (cache.go). The
+// sign-in and register pages set it before a guest can post anything.
+var guestFormless = map[string]bool{"home": true, "topic": true, "search": true}
+
+// localOwnPage marks a response that carries the viewer's own CSRF token:
+// the page cache must not keep it.
+const localOwnPage = "agora.ownPage"
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data.
@@ -67,10 +72,10 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 	case c.Locals(localShared) != nil: // for every member (see cache.go)
 		p.User = &models.User{Username: s.markers.username, Role: u.Role} // nothing else of the member
 		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
-	case u == nil && guestFormless[name]:
-		p.CSRF = existingAnonCSRF(c)
+	case u == nil && guestFormless[name]: // no token
 	default:
 		p.CSRF = s.csrfToken(c)
+		c.Locals(localOwnPage, true)
 	}
 	if u != nil && p.Initial == "" {
 		p.Initial = initial(u.Username)
