@@ -72,47 +72,10 @@ type server struct {
 
 // New builds the Fiber app. It fails when a template or asset cannot be loaded.
 func New(d Deps) (*fiber.App, error) {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Log == nil {
-		d.Log = slog.Default()
-	}
-	if d.AuthRateLimit == 0 {
-		d.AuthRateLimit = 20
-	}
-	a, err := assets.Load()
+	s, engine, err := newServer(d)
 	if err != nil {
 		return nil, err
 	}
-	if d.Views == nil {
-		d.Views = forum.NewViewCounter(d.DB, d.Now)
-	}
-	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now),
-		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a,
-		pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, d.Now), markers: newMarkers()}
-
-	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
-	engine.AddFuncMap(s.templateFuncs())
-	if err := engine.Load(); err != nil {
-		return nil, fmt.Errorf("load templates: %w", err)
-	}
-	s.pages = make(map[string]*template.Template, len(pageTemplates))
-	for _, name := range pageTemplates {
-		t := engine.Templates.Lookup(name)
-		if t == nil {
-			return nil, fmt.Errorf("load templates: page %q is missing", name)
-		}
-		s.pages[name] = t
-	}
-	if s.flagReasons = engine.Templates.Lookup("partials/flag_reasons"); s.flagReasons == nil {
-		return nil, fmt.Errorf("load templates: partials/flag_reasons is missing")
-	}
-	s.assetURLs = assetLinks{CSS: a.URL("app.css"), JS: a.URL("app.js"), Icon: a.URL("favicon.svg")}
-	if s.versions, err = models.PrepareVersions(context.Background(), d.DB); err != nil {
-		return nil, err
-	}
-
 	app := fiber.New(fiber.Config{
 		AppName:                 "agora",
 		Views:                   engine,
@@ -128,6 +91,52 @@ func New(d Deps) (*fiber.App, error) {
 	})
 	s.routes(app)
 	return app, nil
+}
+
+// newServer loads the assets and templates and prepares what the handlers
+// share. It fails when a template or asset cannot be loaded.
+func newServer(d Deps) (*server, *html.Engine, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.AuthRateLimit == 0 {
+		d.AuthRateLimit = 20
+	}
+	a, err := assets.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.Views == nil {
+		d.Views = forum.NewViewCounter(d.DB, d.Now)
+	}
+	s := &server{Deps: d, accounts: accounts.New(d.DB, d.Now), forum: forum.New(d.DB, d.Now),
+		moderation: moderation.New(d.DB, d.Now), views: d.Views, assets: a,
+		pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, d.Now), markers: newMarkers()}
+
+	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
+	engine.AddFuncMap(s.templateFuncs())
+	if err := engine.Load(); err != nil {
+		return nil, nil, fmt.Errorf("load templates: %w", err)
+	}
+	s.pages = make(map[string]*template.Template, len(pageTemplates))
+	for _, name := range pageTemplates {
+		t := engine.Templates.Lookup(name)
+		if t == nil {
+			return nil, nil, fmt.Errorf("load templates: page %q is missing", name)
+		}
+		s.pages[name] = t
+	}
+	if s.flagReasons = engine.Templates.Lookup("partials/flag_reasons"); s.flagReasons == nil {
+		return nil, nil, fmt.Errorf("load templates: partials/flag_reasons is missing")
+	}
+	s.assetURLs = assetLinks{CSS: a.URL("app.css"), JS: a.URL("app.js"), Icon: a.URL("favicon.svg")}
+	if s.versions, err = models.PrepareVersions(context.Background(), d.DB); err != nil {
+		return nil, nil, err
+	}
+	return s, engine, nil
 }
 
 // proxyHeader trusts X-Forwarded-For only when proxies are configured.
