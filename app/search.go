@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -65,8 +66,18 @@ func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 	if s.Search == nil || !s.Search.Ready() {
 		return out, errSearchUnavailable
 	}
-	res, err := s.Search.Search(c.UserContext(), q, search.Options{Staff: u.IsStaff(), IncludeRemoved: out.IncludeRemoved, Page: page, PerPage: perPage,
-		Texts: search.DBTexts(s.DB)})
+	// The hits' posts and topics are read once: for the snippets, then for the items.
+	var posts map[int64]*models.Post
+	var topics map[int64]*models.Topic
+	texts := func(ctx context.Context, ids []int64) (map[int64]search.Text, error) {
+		var err error
+		if posts, topics, err = models.PostsWithTopics(ctx, s.DB, ids); err != nil {
+			return nil, err
+		}
+		return search.TextsOf(posts, topics), nil
+	}
+	res, err := s.Search.Search(c.UserContext(), q, search.Options{Staff: u.IsStaff(), IncludeRemoved: out.IncludeRemoved,
+		Page: page, PerPage: perPage, Texts: texts})
 	if err != nil {
 		return out, err
 	}
@@ -85,24 +96,17 @@ func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 	if page < out.Pages {
 		out.NextURL = link(page + 1)
 	}
-	out.Items, err = s.searchItems(c, res.Hits, u.IsStaff())
+	out.Items, err = s.searchItems(c, res.Hits, posts, topics, u.IsStaff())
 	return out, err
 }
 
-func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, staff bool) ([]searchItem, error) {
+// searchItems resolves hits to result rows with their posts and topics
+// (loaded for the snippets) and one query each for authors and categories.
+func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, posts map[int64]*models.Post, topics map[int64]*models.Topic, staff bool) ([]searchItem, error) {
+	if len(hits) == 0 {
+		return []searchItem{}, nil
+	}
 	ctx := c.UserContext()
-	postIDs, topicIDs := make([]int64, len(hits)), make([]int64, len(hits))
-	for i, h := range hits {
-		postIDs[i], topicIDs[i] = h.PostID, h.TopicID
-	}
-	posts, err := models.PostsByIDs(ctx, s.DB, postIDs)
-	if err != nil {
-		return nil, err
-	}
-	topicByID, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
-	if err != nil {
-		return nil, err
-	}
 	userIDs := []int64{}
 	for _, p := range posts {
 		userIDs = append(userIDs, p.UserID)
@@ -121,7 +125,11 @@ func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, staff bool) ([]sea
 	}
 	items := make([]searchItem, 0, len(hits))
 	for _, h := range hits {
-		p, t := posts[h.PostID], topicByID[h.TopicID]
+		p := posts[h.PostID]
+		var t *models.Topic
+		if p != nil {
+			t = topics[p.TopicID]
+		}
 		if p == nil || t == nil {
 			continue // deleted since it was indexed; the outbox will drop it
 		}

@@ -74,6 +74,23 @@ func PostByID(ctx context.Context, db bun.IDB, id int64) (*Post, error) {
 	return p, notFound(err, "load post")
 }
 
+// PostsWithTopics returns the posts with those ids and their topics, each keyed by id.
+func PostsWithTopics(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Post, map[int64]*Topic, error) {
+	posts, err := PostsByIDs(ctx, db, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	topicIDs := make([]int64, 0, len(posts))
+	for _, p := range posts {
+		topicIDs = append(topicIDs, p.TopicID)
+	}
+	topics, err := TopicsByIDs(ctx, db, topicIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return posts, topics, nil
+}
+
 // PostsByIDs returns the posts with those ids keyed by id.
 func PostsByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Post, error) {
 	out := make(map[int64]*Post, len(ids))

@@ -406,30 +406,26 @@ type TextSource func(ctx context.Context, postIDs []int64) (map[int64]Text, erro
 // DBTexts reads posts' texts from the database, as the indexer does.
 func DBTexts(db bun.IDB) TextSource {
 	return func(ctx context.Context, postIDs []int64) (map[int64]Text, error) {
-		posts, err := models.PostsByIDs(ctx, db, postIDs)
+		posts, topics, err := models.PostsWithTopics(ctx, db, postIDs)
 		if err != nil {
 			return nil, err
 		}
-		var firsts []int64
-		for _, p := range posts {
-			if p.PostNumber == 1 {
-				firsts = append(firsts, p.TopicID)
-			}
-		}
-		topics, err := models.TopicsByIDs(ctx, db, firsts)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[int64]Text, len(posts))
-		for id, p := range posts {
-			t := Text{Body: PlainText(p.HTML)}
-			if tp := topics[p.TopicID]; tp != nil && p.PostNumber == 1 {
-				t.Title = tp.Title
-			}
-			out[id] = t
-		}
-		return out, nil
+		return TextsOf(posts, topics), nil
 	}
+}
+
+// TextsOf is what snippets are cut from for posts already loaded with
+// their topics: for a caller that needs the rows as well (see DBTexts).
+func TextsOf(posts map[int64]*models.Post, topics map[int64]*models.Topic) map[int64]Text {
+	out := make(map[int64]Text, len(posts))
+	for id, p := range posts {
+		t := Text{Body: PlainText(p.HTML)}
+		if tp := topics[p.TopicID]; tp != nil && p.PostNumber == 1 {
+			t.Title = tp.Title
+		}
+		out[id] = t
+	}
+	return out
 }
 
 // Hit is one matching post.
