@@ -19,7 +19,7 @@ import (
 
 // ErrBadCredentials: the login or password is wrong. It never says which, so
 // it does not reveal whether an account exists.
-var ErrBadCredentials = errors.New("wrong username, email or password")
+var ErrBadCredentials = errors.New("that username or email and password don't match. Check them and try again")
 
 // SessionTTL is how long a session lives without activity.
 const SessionTTL = 30 * 24 * time.Hour
@@ -225,4 +225,43 @@ func (s *Service) TokenUser(ctx context.Context, token string) (*models.User, er
 // RevokeToken makes the bearer token stop working.
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
 	return models.DeleteAPIToken(ctx, s.DB, HashToken(token))
+}
+
+// User returns the member with that id (erased ones too, for staff pages) or ErrNotFound.
+func (s *Service) User(ctx context.Context, id int64) (*models.User, error) {
+	return models.UserByID(ctx, s.DB, id)
+}
+
+// Profile returns the member with that username (any case), or ErrNotFound
+// when there is none or the account was erased.
+func (s *Service) Profile(ctx context.Context, username string) (*models.User, error) {
+	u, err := models.UserByUsername(ctx, s.DB, username)
+	if err != nil {
+		return nil, err
+	}
+	if u.DeletedAt != nil {
+		return nil, fmt.Errorf("user %q erased: %w", username, models.ErrNotFound)
+	}
+	return u, nil
+}
+
+// PurgeExpired deletes the sessions that expired and returns how many.
+func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
+	return models.DeleteExpiredSessions(ctx, s.DB, s.Now().UTC())
+}
+
+// RunPurge purges expired sessions now and then every interval until ctx ends.
+func (s *Service) RunPurge(ctx context.Context, every time.Duration, onErr func(error)) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -15,13 +14,6 @@ import (
 type meUser struct {
 	*models.User
 	Email string `json:"email"`
-}
-
-// publicUser hides what only the member themself may see.
-func publicUser(u *models.User) *models.User {
-	p := *u
-	p.Email, p.LastSeenAt, p.Company = "", nil, ""
-	return &p
 }
 
 type registerRequest struct {
@@ -46,11 +38,11 @@ func (s *server) apiRegister(c *fiber.Ctx) error {
 	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.accounts.Register(c.UserContext(), req.input())
+	u, err := s.Accounts.Register(c.UserContext(), req.input())
 	if err != nil {
 		return err
 	}
-	token, err := s.accounts.IssueToken(c.UserContext(), u.ID, "registration")
+	token, err := s.Accounts.IssueToken(c.UserContext(), u.ID, "registration")
 	if err != nil {
 		return err
 	}
@@ -70,7 +62,7 @@ func (s *server) apiLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.accounts.IssueToken(c.UserContext(), u.ID, "login")
+	token, err := s.Accounts.IssueToken(c.UserContext(), u.ID, "login")
 	if err != nil {
 		return err
 	}
@@ -104,17 +96,17 @@ func validateLogin(req loginRequest) error {
 
 // signIn checks the credentials and starts a fresh session with its cookie.
 func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
-	u, err := s.accounts.Authenticate(c.UserContext(), req.Login, req.Password)
+	u, err := s.Accounts.Authenticate(c.UserContext(), req.Login, req.Password)
 	if err != nil {
 		return nil, err
 	}
 	// Drop any session the browser already had: a new id at every sign-in.
 	if old := c.Cookies(sessionCookie); old != "" {
-		if err := s.accounts.EndSession(c.UserContext(), old); err != nil {
+		if err := s.Accounts.EndSession(c.UserContext(), old); err != nil {
 			return nil, err
 		}
 	}
-	token, _, err := s.accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	token, _, err := s.Accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +118,10 @@ func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 func (s *server) signOut(c *fiber.Ctx) error {
 	if c.Locals(localBearer) != nil {
 		token := strings.TrimSpace(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer "))
-		return s.accounts.RevokeToken(c.UserContext(), token)
+		return s.Accounts.RevokeToken(c.UserContext(), token)
 	}
 	if token := c.Cookies(sessionCookie); token != "" {
-		if err := s.accounts.EndSession(c.UserContext(), token); err != nil {
+		if err := s.Accounts.EndSession(c.UserContext(), token); err != nil {
 			return err
 		}
 	}
@@ -151,15 +143,15 @@ func (s *server) registerSubmit(c *fiber.Ctx) error {
 		Username: c.FormValue("username"), Email: c.FormValue("email"), Password: c.FormValue("password"),
 		AgeConfirmed: c.FormValue("age_confirmed") != "",
 	}
-	u, err := s.accounts.Register(c.UserContext(), req.input())
+	u, err := s.Accounts.Register(c.UserContext(), req.input())
 	if err != nil {
 		f := form{Values: map[string]string{"username": req.Username, "email": req.Email}}
 		if req.AgeConfirmed {
 			f.Values["age_confirmed"] = "on"
 		}
-		return s.formError(c, "register", "Create your account", f, err)
+		return s.renderForm(c, "register", "Create your account", f, err)
 	}
-	token, _, err := s.accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	token, _, err := s.Accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return err
 	}
@@ -180,11 +172,12 @@ func (s *server) loginSubmit(c *fiber.Ctx) error {
 	req := loginRequest{Login: c.FormValue("login"), Password: c.FormValue("password")}
 	next := c.FormValue("next")
 	f := form{Values: map[string]string{"login": req.Login, "next": next}}
-	if err := validateLogin(req); err != nil {
-		return s.formError(c, "login", "Sign in", f, err)
+	err := validateLogin(req)
+	if err == nil {
+		_, err = s.signIn(c, req)
 	}
-	if _, err := s.signIn(c, req); err != nil {
-		return s.formError(c, "login", "Sign in", f, err)
+	if err != nil {
+		return s.renderForm(c, "login", "Sign in", f, err)
 	}
 	return c.Redirect(localPath(next), http.StatusSeeOther)
 }
@@ -195,33 +188,4 @@ func (s *server) logoutSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/", http.StatusSeeOther)
-}
-
-// formError re-renders a form page with the errors of err and its status;
-// errors that are not about the input go to the error handler.
-func (s *server) formError(c *fiber.Ctx, name, title string, f form, err error) error {
-	status, body := classify(err)
-	var ve *models.ValidationError
-	var ce *models.ConflictError
-	switch {
-	case errors.As(err, &ve), errors.As(err, &ce):
-		f.Errors = body.Fields
-		f.Error = "Please fix the highlighted fields."
-	case errors.Is(err, accounts.ErrBadCredentials):
-		f.Error = "That username or email and password don't match. Check them and try again."
-	default:
-		return err
-	}
-	c.Status(status)
-	return s.render(c, name, title, f)
-}
-
-// localPath keeps redirects on this site: only a path, never another host,
-// and no control characters or backslashes that browsers or headers could reinterpret.
-func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
-		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return "/"
-	}
-	return p
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"strconv"
 	"sync"
@@ -12,22 +13,33 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"agora/forum"
+	"agora/models"
 	"agora/pagecache"
 )
 
 // The rendered-page cache: the topic page, topic lists and search results
 // that many requesters see exactly alike are rendered once per change of the
 // data they show, instead of once per request. A lookup first reads the data's
-// version (one indexed row, a prepared statement; see models/revs.go), so an
-// edit, removal or hide is never served from the cache: it changes the
-// version in its own transaction.
+// version (one indexed row, a prepared statement; see models/revs.go and
+// docs/caching.md), so an edit, removal or hide is never served from the
+// cache: it changes the version in its own transaction.
+//
+// Every rule about who shares a rendering lives in this file:
+//   - pageAudience and the handlers' per-page checks (personalOn) decide who
+//     shares a rendering of a URL;
+//   - frame decides what of the viewer a page shows, and on a page shared
+//     by members that is only the stand-in;
+//   - the stand-in's markers (CSRF token, username, avatar letter) are the
+//     whole list of what may differ between members on a shared page;
+//     serving it writes the viewer's own values over them (fillMember).
 //
 // Guests share one rendering. Members who are not staff, not suspended and
 // have nothing of their own on the page (a post, a like, an open flag, the
-// topic itself) share another, rendered for a stand-in member whose CSRF
-// token, username and avatar letter are random markers; serving it writes
-// the viewer's own values over the markers (fillMember). The markers are
-// secret to this process, so no post can contain one.
+// topic itself) share another. The markers are secret to this process, so
+// no post can contain one. Anything else personal (an unread count, a
+// preference) makes a page nobody's to share: add it to frame's own-page
+// branch only, and TestSharedPagesHoldNothingPersonal keeps that true.
 
 // pageTTL bounds how long a cached page shows its relative times ("5m") and
 // view counts, which no version covers.
@@ -61,6 +73,40 @@ const (
 // the marker without escaping, in HTML text and in a URL path alike. Others
 // (none today: accounts allows only these) get their pages rendered alone.
 var markerUsername = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// frame fills what the header shows about the viewer: on a page drawn for
+// every member (localShared), the stand-in and the role only; on a guest's
+// page with no form (guestFormless), no CSRF token; otherwise the viewer's
+// own token, name, suspension banner and, for staff, the queue size.
+func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
+	u := currentUser(c)
+	switch {
+	case c.Locals(localShared) != nil: // nothing of the member but the role (members are never staff)
+		p.User = &models.User{Username: s.markers.username, Role: u.Role}
+		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
+		return nil
+	case u == nil && guestFormless:
+		return nil
+	}
+	p.CSRF = s.csrfToken(c)
+	c.Locals(localOwnPage, true)
+	if u == nil {
+		return nil
+	}
+	p.User, p.Initial, p.Staff, p.Admin = u, initial(u.Username), u.IsStaff(), u.IsAdmin()
+	var se *models.SuspendedError
+	if errors.As(u.Suspension(s.Now()), &se) {
+		p.Suspension = se
+	}
+	if u.IsStaff() {
+		n, err := s.Moderation.OpenEntries(c.UserContext(), u)
+		if err != nil {
+			s.Log.Error("count open queue entries", "err", err)
+		}
+		p.ModOpen = n
+	}
+	return nil
+}
 
 // pageAudience is who shares the current requester's rendering of an HTML
 // page: guests, members (before any per-page check), or nobody.
@@ -196,18 +242,25 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 	return nil
 }
 
+// personalOn reports whether the signed-in member has anything of their own
+// on page n of a topic (see models.Versions.Personal): then the page is theirs.
+func (s *server) personalOn(c *fiber.Ctx, topicID int64, n int) (bool, error) {
+	from := (max(1, n)-1)*forum.PerPage + 1
+	return s.Site.Versions.Personal(c.UserContext(), topicID, from, from+forum.PerPage-1, currentUser(c).ID)
+}
+
 // listsVersion versions topic lists (see models.Versions): new replies and
 // topics, counts and order may show up to listGrace late, titles, removals
 // and moves at once.
 func (s *server) listsVersion(ctx context.Context) (pagecache.Version, error) {
-	full, strict, err := s.versions.Lists(ctx)
+	full, strict, err := s.Site.Versions.Lists(ctx)
 	return pagecache.Version{Full: full, Strict: strict, Grace: listGrace}, err
 }
 
 // topicVersion versions a topic's pages (see models.Versions); a wrong slug
 // (the page redirects) gets no version.
 func (s *server) topicVersion(ctx context.Context, id int64, slug string) (pagecache.Version, error) {
-	current, v, err := s.versions.Topic(ctx, id)
+	current, v, err := s.Site.Versions.Topic(ctx, id)
 	if err != nil || (slug != "" && current != slug) {
 		return pagecache.Version{}, err
 	}
@@ -223,10 +276,10 @@ const searchGrace = time.Second
 // searchVersion versions search results: the index's, plus the lists' for the
 // titles, authors and categories results show from the database.
 func (s *server) searchVersion(ctx context.Context) (pagecache.Version, error) {
-	if s.Search == nil || !s.Search.Ready() {
+	if !s.Search.Ready() {
 		return pagecache.Version{}, nil
 	}
-	full, strict, err := s.versions.Lists(ctx)
+	full, strict, err := s.Site.Versions.Lists(ctx)
 	if err != nil {
 		return pagecache.Version{}, err
 	}

@@ -117,21 +117,21 @@ func TestPageCacheFollowsEveryChange(t *testing.T) {
 			fresh(t, map[string][]string{json: {`"like_count":1`}, "/api/v1/topics": {`"like_count":1`}})
 		})
 		t.Run("a best answer", func(t *testing.T) {
-			if _, err := fs.SetSolution(ctx, alice.User, topic.ID, reply.ID); err != nil {
+			if _, _, err := fs.SetSolution(ctx, alice.User, topic.ID, reply.ID); err != nil {
 				t.Fatal(err)
 			}
 			fresh(t, map[string][]string{json: {fmt.Sprintf(`"solved_post_id":%d`, reply.ID)},
 				"/api/v1/topics": {fmt.Sprintf(`"solved_post_id":%d`, reply.ID)}})
 		})
 		t.Run("a removal", func(t *testing.T) {
-			if err := ms.RemovePost(ctx, mod.User, reply.ID, "spam"); err != nil {
+			if err := errOf(ms.RemovePost(ctx, mod.User, reply.ID, why("spam"))); err != nil {
 				t.Fatal(err)
 			}
 			fresh(t, map[string][]string{html: {"removed by a moderator"}, json: {"removed by a moderator"}},
 				"Open Settings, then Currency.")
 		})
 		t.Run("a restore", func(t *testing.T) {
-			if err := ms.RestorePost(ctx, mod.User, reply.ID, "not spam after all"); err != nil {
+			if err := errOf(ms.RestorePost(ctx, mod.User, reply.ID, why("not spam after all"))); err != nil {
 				t.Fatal(err)
 			}
 			fresh(t, map[string][]string{html: {"Open Settings, then Currency."}, json: {"Open Settings, then Currency."}})
@@ -155,7 +155,7 @@ func TestPageCacheFollowsEveryChange(t *testing.T) {
 			if err != nil || len(first) != 1 {
 				t.Fatalf("first post: %v %v", first, err)
 			}
-			if err := ms.RemovePost(ctx, mod.User, first[0].ID, "spam"); err != nil {
+			if err := errOf(ms.RemovePost(ctx, mod.User, first[0].ID, why("spam"))); err != nil {
 				t.Fatal(err)
 			}
 			for _, path := range []string{html, json} {
@@ -264,7 +264,7 @@ func TestPageCacheKeepsViewersApart(t *testing.T) {
 		tpWantStatus(t, res, body, http.StatusOK)
 		tpWantContains(t, body, token)
 		// A suspended member sees the banner, so not the shared page.
-		if err := moderation.New(db, nil).Suspend(ctx, mod.User, frank.ID, 3, time.Time{}, "spam", false); err != nil {
+		if err := errOf(moderation.New(db, nil).Suspend(ctx, mod.User, frank.ID, 3, time.Time{}, why("spam"), false)); err != nil {
 			t.Fatal(err)
 		}
 		res, body = frank.get(t, a, url)
@@ -316,7 +316,7 @@ func TestSearchCacheFollowsTheIndex(t *testing.T) {
 		catchUp()
 		tpWantContains(t, search(t, bob), "timeout to 60 s.")
 
-		if err := moderation.New(db, nil).RemovePost(ctx, mod.User, reply.ID, "spam"); err != nil {
+		if err := errOf(moderation.New(db, nil).RemovePost(ctx, mod.User, reply.ID, why("spam"))); err != nil {
 			t.Fatal(err)
 		}
 		catchUp()

@@ -73,6 +73,8 @@ func classify(err error) (int, apiErrorBody) {
 		return http.StatusConflict, apiErrorBody{Code: "conflict", Message: "the change conflicts with the current state; reload and try again"}
 	case errors.Is(err, errBadJSON):
 		return http.StatusBadRequest, apiErrorBody{Code: "bad_json", Message: errBadJSON.Error()}
+	case errors.Is(err, search.ErrUnavailable):
+		return http.StatusServiceUnavailable, apiErrorBody{Code: "unavailable", Message: err.Error()}
 	case errors.As(err, &fe):
 		return fe.Code, apiErrorBody{Code: fiberCode(fe.Code), Message: fiberMessage(fe)}
 	}
@@ -138,16 +140,37 @@ type errorPage struct {
 }
 
 func pageMessage(status int, b apiErrorBody) string {
-	switch status {
-	case http.StatusNotFound:
+	switch {
+	case status == http.StatusNotFound:
 		return "We couldn't find that page. It may have been moved or removed."
-	case http.StatusUnauthorized:
+	case b.Code == "unauthenticated":
 		return "Please sign in to continue."
-	}
-	if b.Message == "" {
+	case b.Message == "":
 		return http.StatusText(status)
 	}
-	return strings.ToUpper(b.Message[:1]) + strings.TrimSuffix(b.Message[1:], ".") + "."
+	return sentence(b.Message)
+}
+
+// formFailed puts err on the form f when it is about what was submitted or
+// whether the submitter may do it (any 4xx but "sign in first" and "not
+// found"): the fields' messages with a summary, or one message for the
+// whole form, and err's status. The page is then rendered again with what
+// was typed. It reports false for any other error, which the error handler
+// answers. This is the one translation of domain errors for forms, as
+// classify is for the API.
+func formFailed(c *fiber.Ctx, f *form, err error) bool {
+	status, body := classify(err)
+	if status < 400 || status >= 500 || status == http.StatusNotFound || body.Code == "unauthenticated" {
+		return false
+	}
+	f.Errors = body.Fields
+	if len(body.Fields) > 0 {
+		f.Error = "Please fix the highlighted fields."
+	} else {
+		f.Error = sentence(body.Message)
+	}
+	c.Status(status)
+	return true
 }
 
 func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }

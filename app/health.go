@@ -16,7 +16,7 @@ func (s *server) healthz(c *fiber.Ctx) error {
 func (s *server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	if err := s.DB.PingContext(ctx); err != nil {
+	if err := s.Site.Ping(ctx); err != nil {
 		s.Log.Warn("readiness check failed", "err", err)
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "database unreachable"})
 	}

@@ -22,7 +22,9 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/internal/browser"
+	"agora/moderation"
 	"agora/search"
+	"agora/services"
 )
 
 func TestMain(m *testing.M) {
@@ -41,13 +43,23 @@ func testConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// newApp builds the real app over db; change adjusts the dependencies.
+// newApp builds the real app over db's services; change adjusts the
+// dependencies (a clock set there reaches the services too; so does a search
+// service, else search has no index).
 func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
 	t.Helper()
-	d := app.Deps{DB: db, Config: testConfig(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthRateLimit: 1000}
+	d := app.Deps{Config: testConfig(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthRateLimit: 1000}
 	for _, f := range change {
 		f(&d)
 	}
+	set, err := services.New(context.Background(), db, d.Now, nil)
+	if err != nil {
+		t.Fatalf("services.New: %v", err)
+	}
+	if d.Search != nil {
+		set.Search = d.Search
+	}
+	d.Set = set
 	a, err := app.New(d)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -147,10 +159,16 @@ func withSearch(t testing.TB, db *bun.DB) (func(*app.Deps), func()) {
 		t.Fatal(err)
 	}
 	x := &search.Indexer{DB: db, Index: ix, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	return func(d *app.Deps) { d.Search = ix }, func() {
+	return func(d *app.Deps) { d.Search = search.NewService(db, ix) }, func() {
 		t.Helper()
 		if _, err := x.CatchUp(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
+
+// why is a moderator's reason in the plain string form.
+func why(s string) moderation.Reason { return moderation.ParseReason(s) }
+
+// errOf keeps only the error of a call that returns a value too.
+func errOf[T any](_ T, err error) error { return err }

@@ -110,7 +110,7 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 			c.Locals(localAuthErr, models.ErrUnauthenticated)
 			return c.Next()
 		}
-		u, err := s.accounts.TokenUser(ctx, strings.TrimSpace(token))
+		u, err := s.Accounts.TokenUser(ctx, strings.TrimSpace(token))
 		if models.IsNotFound(err) {
 			c.Locals(localAuthErr, models.ErrUnauthenticated)
 			return c.Next()
@@ -123,7 +123,7 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if token := c.Cookies(sessionCookie); token != "" {
-		u, sess, err := s.accounts.SessionUser(ctx, token)
+		u, sess, err := s.Accounts.SessionUser(ctx, token)
 		switch {
 		case models.IsNotFound(err):
 			s.clearSessionCookie(c)
@@ -165,6 +165,16 @@ func requireUser(c *fiber.Ctx) error {
 		return models.ErrUnauthenticated
 	}
 	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
+}
+
+// requireStaff lets only moderators and admins through.
+func requireStaff(c *fiber.Ctx) error {
+	if u := currentUser(c); u == nil {
+		return requireUser(c)
+	} else if !u.IsStaff() {
+		return models.ErrForbidden
+	}
+	return c.Next()
 }
 
 // requireAdmin lets only admins through.

@@ -12,7 +12,6 @@ import (
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
-	"agora/moderation"
 )
 
 // mustModReply answers a topic as u.
@@ -154,5 +153,4 @@ func TestModerationPages(t *testing.T) {
 			tpWantContains(t, body, "Retracted")
 		})
 	})
-	_ = moderation.Reasons
 }

@@ -55,7 +55,7 @@ func newMapiWorld(t *testing.T, db *bun.DB) *mapiWorld {
 	w.mod2 = w.account(t, "max", models.RoleModerator)
 	w.cat = w.category(t, "Questions", "questions")
 	w.cat2 = w.category(t, "Announcements", "announcements")
-	if err := w.mod.Suspend(context.Background(), w.user["moderator"], w.user["suspended"].ID, 7, time.Time{}, "vulgar", false); err != nil {
+	if err := errOf(w.mod.Suspend(context.Background(), w.user["moderator"], w.user["suspended"].ID, 7, time.Time{}, why("vulgar"), false)); err != nil {
 		t.Fatalf("suspend sam: %v", err)
 	}
 	w.user["suspended"] = w.byName(t, "sam")
@@ -184,7 +184,7 @@ func mapiRoutes() []mapiRoute {
 		}, mapiStaffOnlyWant, true},
 		{http.MethodPost, "mod posts restore", func(t *testing.T, w *mapiWorld, _ string) (string, any) {
 			p := w.reply(t, "author", w.topic(t, "author").ID)
-			if err := w.mod.RemovePost(context.Background(), w.user["moderator"], p.ID, "spam"); err != nil {
+			if err := errOf(w.mod.RemovePost(context.Background(), w.user["moderator"], p.ID, why("spam"))); err != nil {
 				t.Fatal(err)
 			}
 			return fmt.Sprintf("/api/v1/mod/posts/%d/restore", p.ID), map[string]any{"reason": "appeal"}
@@ -208,7 +208,7 @@ func mapiRoutes() []mapiRoute {
 		{http.MethodPost, "mod users unsuspend", func(t *testing.T, w *mapiWorld, role string) (string, any) {
 			w.seq++
 			u := w.account(t, fmt.Sprintf("target%d", w.seq), models.RoleMember)
-			if err := w.mod.Suspend(context.Background(), w.user["admin"], u.ID, 3, time.Time{}, "spam", false); err != nil {
+			if err := errOf(w.mod.Suspend(context.Background(), w.user["admin"], u.ID, 3, time.Time{}, why("spam"), false)); err != nil {
 				t.Fatal(err)
 			}
 			return fmt.Sprintf("/api/v1/mod/users/%d/unsuspend", u.ID), map[string]any{"reason": "appeal"}
@@ -384,7 +384,7 @@ func TestModerationLogCSV(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
 	w := newMapiWorld(t, db) // suspending sam wrote the first entry
 	tp := w.topic(t, "author")
-	if _, err := w.mod.TopicAction(context.Background(), w.user["moderator"], tp.ID, moderation.TopicLock, "heated, \"really\"", 0); err != nil {
+	if _, err := w.mod.TopicAction(context.Background(), w.user["moderator"], tp.ID, moderation.TopicLock, why("heated, \"really\""), 0); err != nil {
 		t.Fatal(err)
 	}
 	res, body := call(t, w.a, jsonReq(http.MethodGet, "/api/v1/mod/log?format=csv", nil, w.token["moderator"]))

@@ -6,95 +6,70 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"agora/models"
+	"agora/notify"
 )
 
-// apiBadges: GET /api/v1/badges.
-func (s *server) apiBadges(c *fiber.Ctx) error {
-	bs, err := models.ListBadges(c.UserContext(), s.DB)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": bs})
-}
+// Notifications: /notifications and GET /api/v1/notifications, marking
+// them read by form and by POST /api/v1/notifications/read.
 
 // apiNotifications: GET /api/v1/notifications → the caller's notifications, newest first.
 func (s *server) apiNotifications(c *fiber.Ctx) error {
 	page, perPage := pageParams(c)
-	ns, total, err := models.ListNotifications(c.UserContext(), s.DB, currentUser(c).ID, page, perPage)
+	p, err := s.Notify.List(c.UserContext(), currentUser(c), page, perPage)
 	if err != nil {
 		return err
 	}
-	unread, err := models.UnreadNotifications(c.UserContext(), s.DB, currentUser(c).ID)
-	if err != nil {
-		return err
+	items := make([]any, len(p.Items))
+	for i, it := range p.Items {
+		items[i] = it.Notification
 	}
-	return c.JSON(fiber.Map{"items": ns, "page": page, "per_page": perPage, "total": total, "unread": unread})
+	return c.JSON(fiber.Map{"items": items, "page": page, "per_page": perPage, "total": p.Total, "unread": p.Unread})
 }
 
 // apiNotificationsRead: POST /api/v1/notifications/read → 204, all marked read.
 func (s *server) apiNotificationsRead(c *fiber.Ctx) error {
-	if err := models.MarkNotificationsRead(c.UserContext(), s.DB, currentUser(c).ID, s.Now().UTC()); err != nil {
+	if err := s.Notify.MarkAllRead(c.UserContext(), currentUser(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
 }
 
 type notificationRow struct {
-	*models.Notification
+	*notify.Item
 	URL string
 }
 
 type notificationsPage struct {
-	Items            []notificationRow
-	Unread           int
-	Page, Pages      int
-	PrevURL, NextURL string
+	Items  []notificationRow
+	Unread int
+	pager
 }
+
+// notificationsPerPage is how many notifications the page shows.
+const notificationsPerPage = 30
 
 // notificationsHTML: GET /notifications — the member's notifications, newest first.
 func (s *server) notificationsHTML(c *fiber.Ctx) error {
-	ctx, u := c.UserContext(), currentUser(c)
 	page, _ := pageParams(c)
-	const perPage = 30
-	ns, total, err := models.ListNotifications(ctx, s.DB, u.ID, page, perPage)
+	p, err := s.Notify.List(c.UserContext(), currentUser(c), page, notificationsPerPage)
 	if err != nil {
 		return err
 	}
-	unread, err := models.UnreadNotifications(ctx, s.DB, u.ID)
-	if err != nil {
-		return err
-	}
-	topicIDs := make([]int64, 0, len(ns))
-	for _, n := range ns {
-		if n.TopicID != nil {
-			topicIDs = append(topicIDs, *n.TopicID)
-		}
-	}
-	topics, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
-	if err != nil {
-		return err
-	}
-	d := &notificationsPage{Unread: unread, Page: page, Pages: max(1, (total+perPage-1)/perPage)}
-	for _, n := range ns {
-		r := notificationRow{Notification: n}
-		if n.TopicID != nil && topics[*n.TopicID] != nil {
-			r.URL = topicURL(topics[*n.TopicID])
+	d := &notificationsPage{Unread: p.Unread, pager: newPager(page, pages(p.Total, notificationsPerPage),
+		func(n int) string { return "/notifications?page=" + strconv.Itoa(n) })}
+	for _, it := range p.Items {
+		r := notificationRow{Item: it}
+		if it.Topic != nil {
+			r.URL = topicURL(it.Topic)
 		}
 		d.Items = append(d.Items, r)
-	}
-	if page > 1 {
-		d.PrevURL = "/notifications?page=" + strconv.Itoa(page-1)
-	}
-	if page < d.Pages {
-		d.NextURL = "/notifications?page=" + strconv.Itoa(page+1)
 	}
 	return s.render(c, "notifications", "Notifications", d)
 }
 
 // notificationsReadHTML: POST /notifications/read.
 func (s *server) notificationsReadHTML(c *fiber.Ctx) error {
-	if err := models.MarkNotificationsRead(c.UserContext(), s.DB, currentUser(c).ID, s.Now().UTC()); err != nil {
+	if err := s.Notify.MarkAllRead(c.UserContext(), currentUser(c)); err != nil {
 		return err
 	}
 	return c.Redirect("/notifications", http.StatusSeeOther)

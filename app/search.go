@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -12,8 +11,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"agora/models"
+	"agora/policy"
 	"agora/search"
 )
+
+// Search: /search?q= and GET /api/v1/search?q=, both answered by
+// search.Service.Find; and the similar-topic suggestions of the new-topic form.
 
 // searchItem is one result as the API and the page show it.
 type searchItem struct {
@@ -39,116 +42,44 @@ func (it searchItem) SnippetHTML() template.HTML { return template.HTML(it.Snipp
 func (it searchItem) TitleMarked() template.HTML { return template.HTML(it.TitleHTML) } //nolint:gosec // see above
 
 type searchPage struct {
-	Query            string
-	IncludeRemoved   bool
-	Items            []searchItem
-	Total            int
-	Page, Pages      int
-	PerPage          int
-	PrevURL, NextURL string
-	Error            string
-	Took             time.Duration
+	Query          string
+	IncludeRemoved bool
+	Items          []searchItem
+	Total          int
+	PerPage        int
+	pager
+	Error string
+	Took  time.Duration
 }
 
-// errSearchUnavailable: the index is being (re)built.
-var errSearchUnavailable = fiber.NewError(http.StatusServiceUnavailable, "search is being rebuilt; try again in a minute")
-
-// runSearch parses and runs ?q= for the caller and resolves the hits to
-// topics, posts, authors and categories with one query each.
+// runSearch answers ?q= for the caller (search.Service.Find) and formats
+// the results; out holds the query even when err is set.
 func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 	page, perPage := pageParams(c)
 	u := currentUser(c)
-	out := &searchPage{Query: c.Query("q"), IncludeRemoved: u.IsStaff() && c.Query("include") == "removed", Page: page, PerPage: perPage}
-	q, err := search.Parse(out.Query)
-	if err != nil {
-		return out, err
-	}
-	if s.Search == nil || !s.Search.Ready() {
-		return out, errSearchUnavailable
-	}
-	// The hits' posts and topics are read once: for the snippets, then for the items.
-	var posts map[int64]*models.Post
-	var topics map[int64]*models.Topic
-	texts := func(ctx context.Context, ids []int64) (map[int64]search.Text, error) {
-		var err error
-		if posts, topics, err = models.PostsWithTopics(ctx, s.DB, ids); err != nil {
-			return nil, err
-		}
-		return search.TextsOf(posts, topics), nil
-	}
-	res, err := s.Search.Search(c.UserContext(), q, search.Options{Staff: u.IsStaff(), IncludeRemoved: out.IncludeRemoved,
-		Page: page, PerPage: perPage, Texts: texts})
+	out := &searchPage{Query: c.Query("q"), IncludeRemoved: policy.SeeRemoved(u) && c.Query("include") == "removed", PerPage: perPage}
+	out.pager.Page = page
+	res, err := s.Search.Find(c.UserContext(), search.Request{Query: out.Query, Viewer: u, IncludeRemoved: out.IncludeRemoved,
+		Page: page, PerPage: perPage})
 	if err != nil {
 		return out, err
 	}
 	out.Total, out.Took = res.Total, res.Took
-	out.Pages = max(1, (res.Total+perPage-1)/perPage)
-	link := func(p int) string {
+	out.pager = newPager(page, pages(res.Total, perPage), func(p int) string {
 		v := url.Values{"q": {out.Query}, "page": {strconv.Itoa(p)}}
 		if out.IncludeRemoved {
 			v.Set("include", "removed")
 		}
 		return "/search?" + v.Encode()
+	})
+	out.Items = make([]searchItem, len(res.Items))
+	for i, it := range res.Items {
+		p, t := it.Post, it.Topic
+		out.Items[i] = searchItem{TopicID: t.ID, PostID: p.ID, Title: t.Title, TitleHTML: it.Title, Snippet: it.Snippet,
+			URL: postURL(t, p.PostNumber), Category: it.Category, Author: brief(it.Author), CreatedAt: p.CreatedAt,
+			Solved: t.SolvedPostID != nil, IsSolution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID, State: it.State}
 	}
-	if page > 1 {
-		out.PrevURL = link(page - 1)
-	}
-	if page < out.Pages {
-		out.NextURL = link(page + 1)
-	}
-	out.Items, err = s.searchItems(c, res.Hits, posts, topics, u.IsStaff())
-	return out, err
-}
-
-// searchItems resolves hits to result rows with their posts and topics
-// (loaded for the snippets) and one query each for authors and categories.
-func (s *server) searchItems(c *fiber.Ctx, hits []search.Hit, posts map[int64]*models.Post, topics map[int64]*models.Topic, staff bool) ([]searchItem, error) {
-	if len(hits) == 0 {
-		return []searchItem{}, nil
-	}
-	ctx := c.UserContext()
-	userIDs := []int64{}
-	for _, p := range posts {
-		userIDs = append(userIDs, p.UserID)
-	}
-	users, err := models.AuthorsByIDs(ctx, s.DB, userIDs)
-	if err != nil {
-		return nil, err
-	}
-	cats, err := models.ListCategories(ctx, s.DB, true)
-	if err != nil {
-		return nil, err
-	}
-	catByID := map[int64]*models.Category{}
-	for _, cat := range cats {
-		catByID[cat.ID] = cat
-	}
-	items := make([]searchItem, 0, len(hits))
-	for _, h := range hits {
-		p := posts[h.PostID]
-		var t *models.Topic
-		if p != nil {
-			t = topics[p.TopicID]
-		}
-		if p == nil || t == nil {
-			continue // deleted since it was indexed; the outbox will drop it
-		}
-		it := searchItem{TopicID: t.ID, PostID: p.ID, Title: t.Title, TitleHTML: h.Title, Snippet: h.Snippet,
-			URL:      topicURL(t) + "?page=" + strconv.Itoa((p.PostNumber-1)/20+1) + "#post-" + strconv.Itoa(p.PostNumber),
-			Category: catByID[t.CategoryID], Author: brief(users[p.UserID]), CreatedAt: p.CreatedAt,
-			Solved: t.SolvedPostID != nil, IsSolution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID}
-		if staff {
-			it.State = search.StateVisible
-			switch {
-			case p.RemovedAt != nil || t.RemovedAt != nil:
-				it.State = search.StateRemoved
-			case p.HiddenAt != nil:
-				it.State = search.StateHidden
-			}
-		}
-		items = append(items, it)
-	}
-	return items, nil
+	return out, nil
 }
 
 // apiSearch: GET /api/v1/search?q=…[&include=removed].
@@ -181,14 +112,26 @@ func (s *server) searchPage(c *fiber.Ctx) error {
 	case errors.As(err, &qe):
 		c.Status(http.StatusUnprocessableEntity)
 		res.Error = qe.Reason
-	case errors.Is(err, errSearchUnavailable):
-		// The form with the reason, not the error page: that one says only
-		// "internal error" for a 5xx, and the header's search box cannot
-		// render it on /search.
+	case errors.Is(err, search.ErrUnavailable):
+		// The form with the reason, not the error page: the header's search
+		// box cannot render it on /search.
 		c.Status(http.StatusServiceUnavailable)
-		res.Error = errSearchUnavailable.Message
+		res.Error = err.Error()
 	case err != nil:
 		return err
 	}
 	return s.render(c, "search", "Search", res)
+}
+
+// apiSimilar: GET /api/v1/topics/similar?title= → topics with similar titles.
+func (s *server) apiSimilar(c *fiber.Ctx) error {
+	topics, err := s.Search.SimilarTopics(c.UserContext(), c.Query("title"), 5)
+	if err != nil {
+		return err
+	}
+	items := make([]topicJSON, len(topics))
+	for i, t := range topics {
+		items[i] = topicJSON{Topic: t, URL: topicURL(t)}
+	}
+	return c.JSON(fiber.Map{"items": items})
 }

@@ -28,7 +28,7 @@ func TestBrowserSearch(t *testing.T) {
 		"Our **webhook** endpoint takes 40 seconds to answer, so every delivery hits the timeout and is retried.")
 	mustModReply(t, db, mia, topic.ID, "Answer within 30 seconds and do the slow work later: the webhook timeout cannot be raised.")
 	spam := mustModReply(t, db, bob, topic.ID, "Cheap webhook timeout fixes at example.com, click now!")
-	if err := moderation.New(db, nil).RemovePost(context.Background(), mia.User, spam.ID, "spam"); err != nil {
+	if err := errOf(moderation.New(db, nil).RemovePost(context.Background(), mia.User, spam.ID, why("spam"))); err != nil {
 		t.Fatal(err)
 	}
 	catchUp()

@@ -56,14 +56,14 @@ func newSearchWorld(t *testing.T, db *bun.DB) *searchWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fs.SetSolution(ctx, w.alice.User, tp.ID, answer.ID); err != nil {
+	if _, _, err := fs.SetSolution(ctx, w.alice.User, tp.ID, answer.ID); err != nil {
 		t.Fatal(err)
 	}
 	spam, err := fs.Reply(ctx, w.carol.User, tp.ID, "Buy cheap webhook followers at example.com", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := moderation.New(db, nil).RemovePost(ctx, w.mia.User, spam.ID, "spam"); err != nil {
+	if err := errOf(moderation.New(db, nil).RemovePost(ctx, w.mia.User, spam.ID, why("spam"))); err != nil {
 		t.Fatal(err)
 	}
 	w.topic, w.firstID, w.answerID, w.spamID = tp, first.ID, answer.ID, spam.ID
@@ -368,7 +368,7 @@ func TestSimilarTopicsUseTheIndex(t *testing.T) {
 		if got := similar("Webhook signature problem"); len(got) != 2 || got[0] != second.Title {
 			t.Errorf("similar = %v, want %q first", got, second.Title)
 		}
-		if err := moderation.New(db, nil).RemovePost(ctx, w.mia.User, first.ID, "spam"); err != nil {
+		if err := errOf(moderation.New(db, nil).RemovePost(ctx, w.mia.User, first.ID, why("spam"))); err != nil {
 			t.Fatal(err)
 		}
 		w.catchUp()
@@ -388,7 +388,7 @@ func TestSearchWithoutIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ix.Close() })
-		return func(d *app.Deps) { d.Search = ix }
+		return func(d *app.Deps) { d.Search = search.NewService(nil, ix) }
 	}
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		for name, change := range map[string]func(*app.Deps){

@@ -13,6 +13,7 @@ import (
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/seed"
+	"agora/services"
 )
 
 // BenchmarkTopicTemplate times topic.html alone: a guest's page of a topic
@@ -30,7 +31,11 @@ func BenchmarkTopicTemplate(b *testing.B) {
 	if err := db.NewSelect().Model(&topic).Where("reply_count >= 19").Limit(1).Scan(ctx); err != nil {
 		b.Fatalf("no topic with 20 posts: %v", err)
 	}
-	s, _, err := newServer(Deps{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	set, err := services.New(ctx, db, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _, err := newServer(Deps{Set: set, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

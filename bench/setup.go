@@ -372,7 +372,7 @@ func prepareFixtures(ctx context.Context, bin string, t *target) (*fixtures, err
 
 	// Flags the mixed workload raised last time would count against the
 	// members' 20-an-hour limit and make their posts duplicates: drop them.
-	if _, err := db.NewRaw("DELETE FROM flags WHERE user_id IN (?)", bun.In(benchIDs)).Exec(ctx); err != nil {
+	if _, err := db.NewRaw("DELETE FROM flags WHERE user_id IN (?)", bun.List(benchIDs)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("reset bench flags: %w", err)
 	}
 
@@ -449,7 +449,7 @@ func postsWhere(ctx context.Context, db *bun.DB, cond string, exclude []int64, l
 	var out []postRef
 	err := db.NewRaw("SELECT p.id, p.user_id FROM posts AS p JOIN topics AS t ON t.id = p.topic_id "+
 		"WHERE p."+cond+" AND p.removed_at IS NULL AND p.hidden_at IS NULL AND t.removed_at IS NULL "+
-		"AND p.user_id NOT IN (?) ORDER BY p.id LIMIT ?", bun.In(exclude), limit).Scan(ctx, &out)
+		"AND p.user_id NOT IN (?) ORDER BY p.id LIMIT ?", bun.List(exclude), limit).Scan(ctx, &out)
 	return out, err
 }
 

@@ -21,9 +21,9 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/database"
-	"agora/forum"
 	"agora/models"
 	"agora/search"
+	"agora/services"
 )
 
 const usage = `usage: agora [serve] [flags]
@@ -154,12 +154,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer index.Close()
 
-	views := forum.NewViewCounter(db, nil)
+	set, err := services.New(ctx, db, nil, index)
+	if err != nil {
+		return err
+	}
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	workers := startBackground(background, db, views, index, log)
+	workers := startBackground(background, db, set, index, log)
 	defer func() { stopBackground(); workers.Wait() }()
 
-	fiberApp, err := app.New(app.Deps{DB: db, Config: cfg, Log: log, SetupToken: setupToken, Views: views, Search: index})
+	fiberApp, err := app.New(app.Deps{Set: set, Config: cfg, Log: log, SetupToken: setupToken})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errStartup, err)
 	}
@@ -195,18 +198,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 }
 
 // startBackground runs the server's background work until ctx ends: the
-// search indexer, the view-count flusher and the re-rendering of posts made
-// by an older markup policy.
-func startBackground(ctx context.Context, db *bun.DB, views *forum.ViewCounter, index *search.Index, log *slog.Logger) *sync.WaitGroup {
+// search indexer, the view-count flusher, the purge of expired sessions and
+// the re-rendering of posts made by an older markup policy.
+func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		(&search.Indexer{DB: db, Index: index, Log: log}).Run(ctx, 250*time.Millisecond)
 	})
 	wg.Go(func() {
-		views.Run(ctx, 5*time.Second, func(err error) { log.Error("flush view counts", "err", err) })
+		set.Views.Run(ctx, 5*time.Second, func(err error) { log.Error("flush view counts", "err", err) })
 	})
 	wg.Go(func() {
-		n, err := forum.New(db, nil).RerenderStale(ctx, 500)
+		set.Accounts.RunPurge(ctx, time.Hour, func(err error) { log.Error("purge expired sessions", "err", err) })
+	})
+	wg.Go(func() {
+		n, err := set.Forum.RerenderStale(ctx, 500)
 		if err != nil && ctx.Err() == nil {
 			log.Error("re-render posts", "err", err)
 		}

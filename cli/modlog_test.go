@@ -34,10 +34,10 @@ func TestModlogVerify(t *testing.T) {
 		}
 	}
 	svc := moderation.New(db, nil)
-	if err := svc.Suspend(ctx, mod, member.ID, 3, time.Time{}, "harassment", true); err != nil {
+	if err := errOf(svc.Suspend(ctx, mod, member.ID, 3, time.Time{}, why("harassment"), true)); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Unsuspend(ctx, mod, member.ID, "appeal accepted"); err != nil {
+	if err := errOf(svc.Unsuspend(ctx, mod, member.ID, why("appeal accepted"))); err != nil {
 		t.Fatal(err)
 	}
 	run := func() (int, string) {
@@ -60,3 +60,9 @@ func TestModlogVerify(t *testing.T) {
 		t.Fatalf("verify tampered log: exit %d, %q; want 1 naming entry 2", code, out)
 	}
 }
+
+// why is a moderator's reason in the plain string form.
+func why(s string) moderation.Reason { return moderation.ParseReason(s) }
+
+// errOf keeps only the error of a call that returns a value too.
+func errOf[T any](_ T, err error) error { return err }

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/models"
+	"agora/policy"
 )
 
 // CategoryInput is a category as an admin submits it; nil fields stay as they are.
@@ -82,8 +83,8 @@ func (in CategoryInput) apply(c *models.Category) error {
 
 // CreateCategory adds a category (admins only).
 func (s *Service) CreateCategory(ctx context.Context, admin *models.User, in CategoryInput) (*models.Category, error) {
-	if !admin.IsAdmin() {
-		return nil, models.ErrForbidden
+	if err := policy.Admin(admin); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	c := &models.Category{CreatedAt: now, UpdatedAt: now}
@@ -105,8 +106,8 @@ func (s *Service) CreateCategory(ctx context.Context, admin *models.User, in Cat
 
 // UpdateCategory changes a category (admins only).
 func (s *Service) UpdateCategory(ctx context.Context, admin *models.User, id int64, in CategoryInput) (*models.Category, error) {
-	if !admin.IsAdmin() {
-		return nil, models.ErrForbidden
+	if err := policy.Admin(admin); err != nil {
+		return nil, err
 	}
 	c, err := models.CategoryByID(ctx, s.DB, id)
 	if err != nil {
@@ -123,7 +124,7 @@ func (s *Service) UpdateCategory(ctx context.Context, admin *models.User, id int
 		}
 		// Search filters by slug and hides archived categories: reindex its posts.
 		if before.Archived != c.Archived || before.Slug != c.Slug {
-			return models.Enqueue(ctx, tx, "category", c.ID, "upsert", c.UpdatedAt)
+			return models.Reindex(ctx, tx, models.OutboxCategory, c.ID, c.UpdatedAt)
 		}
 		return nil
 	})

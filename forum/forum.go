@@ -17,6 +17,7 @@ import (
 
 	"agora/markup"
 	"agora/models"
+	"agora/policy"
 )
 
 // Limits on what members write.
@@ -26,15 +27,6 @@ const (
 	BodyMax  = 50000
 	// PerPage is how many posts a topic page shows.
 	PerPage = 20
-)
-
-var (
-	// ErrLocked: the topic takes no new replies.
-	ErrLocked error = &models.ForbiddenError{Code: "topic_locked", Message: "this topic is locked and takes no new replies"}
-	// ErrOwnPost: members cannot like their own posts.
-	ErrOwnPost error = &models.ForbiddenError{Code: "own_post", Message: "you cannot like your own post"}
-	// errPostRemoved: a removed post cannot be edited by its author.
-	errPostRemoved error = &models.ForbiddenError{Code: "post_removed", Message: "a moderator removed this post; it can no longer be edited"}
 )
 
 // Service is the forum logic over one database.
@@ -52,14 +44,6 @@ func New(db *bun.DB, now func() time.Time) *Service {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
-
-// canWrite refuses anonymous and suspended members.
-func (s *Service) canWrite(u *models.User) error {
-	if u == nil {
-		return models.ErrUnauthenticated
-	}
-	return u.Suspension(s.now())
-}
 
 // TopicInput is a new topic as submitted.
 type TopicInput struct {
@@ -93,7 +77,7 @@ func validateTitle(v *models.ValidationError, title string) {
 // CreateTopic starts a topic with its first post.
 // Errors: *models.ValidationError, ErrUnauthenticated, *models.SuspendedError.
 func (s *Service) CreateTopic(ctx context.Context, author *models.User, in TopicInput) (*models.Topic, *models.Post, error) {
-	if err := s.canWrite(author); err != nil {
+	if err := policy.Write(author, s.now()); err != nil {
 		return nil, nil, err
 	}
 	in.Title = cleanTitle(in.Title)
@@ -136,13 +120,13 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		if _, err := tx.NewUpdate().Model(t).Column("first_post_id").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("link first post: %w", err)
 		}
-		if err := models.Bump(ctx, tx, "categories", cat.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
+		if err := models.CountCategory(ctx, tx, cat.ID, 1, 1); err != nil {
 			return err
 		}
-		if err := models.Bump(ctx, tx, "users", author.ID, "topic_count = topic_count + 1, post_count = post_count + 1"); err != nil {
+		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Topics: 1, Posts: 1}); err != nil {
 			return err
 		}
-		return models.Enqueue(ctx, tx, "post", p.ID, "upsert", now)
+		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -150,55 +134,57 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 	return t, p, nil
 }
 
-// visibleTopic loads a topic that viewer may see: removed topics exist only for staff.
-func visibleTopic(ctx context.Context, db bun.IDB, viewer *models.User, id int64) (*models.Topic, error) {
-	t, err := models.TopicByID(ctx, db, id)
+// Topic returns a topic that viewer may see (policy.SeeTopic).
+func (s *Service) Topic(ctx context.Context, viewer *models.User, id int64) (*models.Topic, error) {
+	t, err := models.TopicByID(ctx, s.DB, id)
 	if err != nil {
 		return nil, err
 	}
-	if t.RemovedAt != nil && !viewer.IsStaff() {
-		return nil, fmt.Errorf("topic %d removed: %w", id, models.ErrNotFound)
+	if err := policy.SeeTopic(viewer, t); err != nil {
+		return nil, fmt.Errorf("topic %d: %w", id, err)
 	}
 	return t, nil
 }
 
-// visiblePost loads a post whose topic viewer may see (removed topics exist only for staff).
-func (s *Service) visiblePost(ctx context.Context, viewer *models.User, postID int64) (*models.Post, error) {
+// PostInTopic returns a post whose topic viewer may see, with that topic.
+func (s *Service) PostInTopic(ctx context.Context, viewer *models.User, postID int64) (*models.Post, *models.Topic, error) {
 	p, err := models.PostByID(ctx, s.DB, postID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := visibleTopic(ctx, s.DB, viewer, p.TopicID); err != nil {
-		return nil, err
+	t, err := s.Topic(ctx, viewer, p.TopicID)
+	if err != nil {
+		return nil, nil, err
 	}
-	return p, nil
+	return p, t, nil
 }
 
 // Reply adds a post to a topic, optionally answering another post of it.
 // Errors: *models.ValidationError, ErrNotFound, ErrLocked, *models.SuspendedError.
 func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64, body string, replyTo *int64) (*models.Post, error) {
-	if err := s.canWrite(author); err != nil {
+	if err := policy.Write(author, s.now()); err != nil {
 		return nil, err
 	}
-	t, err := visibleTopic(ctx, s.DB, author, topicID)
+	t, err := models.TopicByID(ctx, s.DB, topicID)
 	if err != nil {
 		return nil, err
 	}
-	if t.Locked && !author.IsStaff() {
-		return nil, ErrLocked
+	if err := policy.Reply(author, t, s.now()); err != nil {
+		return nil, fmt.Errorf("reply to topic %d: %w", topicID, err)
 	}
 	v := &models.ValidationError{}
 	validateBody(v, body)
 	var parent *models.Post
 	if replyTo != nil && *replyTo != 0 {
 		parent, err = models.PostByID(ctx, s.DB, *replyTo)
-		switch {
-		case models.IsNotFound(err) || (err == nil && parent.TopicID != topicID):
-			v.Add("reply_to_post_id", "that post is not in this topic")
-		case err != nil:
+		if err != nil && !models.IsNotFound(err) {
 			return nil, err
-		case parent.RemovedAt != nil || (parent.HiddenAt != nil && !author.IsStaff()):
-			v.Add("reply_to_post_id", "that post is no longer visible")
+		}
+		if err != nil {
+			parent = nil
+		}
+		if why := policy.Answer(author, t, parent); why != "" {
+			v.Add("reply_to_post_id", why)
 		}
 	} else {
 		replyTo = nil
@@ -229,10 +215,10 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("insert reply: %w", err)
 		}
-		if err := models.Bump(ctx, tx, "categories", t.CategoryID, "post_count = post_count + 1"); err != nil {
+		if err := models.CountCategory(ctx, tx, t.CategoryID, 0, 1); err != nil {
 			return err
 		}
-		if err := models.Bump(ctx, tx, "users", author.ID, "post_count = post_count + 1"); err != nil {
+		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Posts: 1}); err != nil {
 			return err
 		}
 		notified := map[int64]bool{author.ID: true}
@@ -247,7 +233,7 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 				return err
 			}
 		}
-		return models.Enqueue(ctx, tx, "post", p.ID, "upsert", now)
+		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
 	})
 	if err != nil {
 		return nil, err
@@ -262,32 +248,26 @@ func parentAuthor(p *models.Post) int64 {
 	return p.UserID
 }
 
-// canEdit allows the author (not while suspended) and staff.
-func (s *Service) canEdit(u *models.User, p *models.Post) error {
-	if u == nil {
-		return models.ErrUnauthenticated
+// EditablePost returns a post that editor may edit (policy.Edit) with its topic.
+// Errors: ErrNotFound, ErrUnauthenticated, ErrForbidden, *models.SuspendedError.
+func (s *Service) EditablePost(ctx context.Context, editor *models.User, postID int64) (*models.Post, *models.Topic, error) {
+	p, t, err := s.PostInTopic(ctx, editor, postID)
+	if err != nil {
+		return nil, nil, err
 	}
-	if u.IsStaff() {
-		return nil
+	if err := policy.Edit(editor, t, p, s.now()); err != nil {
+		return nil, nil, err
 	}
-	if u.ID != p.UserID {
-		return models.ErrForbidden
-	}
-	if p.RemovedAt != nil {
-		return errPostRemoved
-	}
-	return u.Suspension(s.now())
+	return p, t, nil
 }
 
 // EditPost replaces a post's body, keeping the original and every edit as
-// revisions (who, when, why). Errors: ErrNotFound, ErrForbidden,
-// *models.SuspendedError, *models.ValidationError.
-func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int64, body, reason string) (*models.Post, error) {
-	p, err := s.visiblePost(ctx, editor, postID)
+// revisions (who, when, why), and returns it as its editor sees it.
+// Errors: ErrNotFound, ErrForbidden, *models.SuspendedError,
+// *models.ValidationError, *models.ConflictError (edited meanwhile).
+func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int64, body, reason string) (*PostForViewer, error) {
+	p, t, err := s.EditablePost(ctx, editor, postID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.canEdit(editor, p); err != nil {
 		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
@@ -299,158 +279,62 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if body == p.Body {
-		return p, nil
+	if body != p.Body {
+		now := s.now()
+		html := markup.Render(body)
+		err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if p, err = models.PostByID(ctx, s.DB, p.ID); err != nil {
+			return nil, err
+		}
 	}
-	now := s.now()
-	html := markup.Render(body)
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
-	})
-	if err != nil {
+	author, err := models.UserByID(ctx, s.DB, p.UserID)
+	if err != nil && !models.IsNotFound(err) {
 		return nil, err
 	}
-	return models.PostByID(ctx, s.DB, p.ID)
+	if err != nil {
+		author = nil
+	}
+	return s.forViewer(editor, t, p, author, false), nil
 }
 
-// Revisions returns a post's history for its author or staff.
-func (s *Service) Revisions(ctx context.Context, viewer *models.User, postID int64) (*models.Post, []*models.Revision, error) {
-	p, err := s.visiblePost(ctx, viewer, postID)
+// Revision is one saved version of a post with its editor (nil: a former member).
+type Revision struct {
+	*models.Revision
+	Editor *models.User `json:"-"`
+}
+
+// Revisions returns a post's history, oldest first, for its author or staff
+// (policy.SeeRevisions), with the post and its topic.
+func (s *Service) Revisions(ctx context.Context, viewer *models.User, postID int64) (*models.Post, *models.Topic, []Revision, error) {
+	p, t, err := s.PostInTopic(ctx, viewer, postID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if viewer == nil {
-		return nil, nil, models.ErrUnauthenticated
-	}
-	if viewer.ID != p.UserID && !viewer.IsStaff() {
-		return nil, nil, models.ErrForbidden
+	if err := policy.SeeRevisions(viewer, t, p); err != nil {
+		return nil, nil, nil, err
 	}
 	revs, err := models.PostRevisions(ctx, s.DB, postID)
-	return p, revs, err
-}
-
-// Like records u's like of a post and returns its like count; liking twice
-// changes nothing. Errors: ErrNotFound, ErrOwnPost, *models.SuspendedError.
-func (s *Service) Like(ctx context.Context, u *models.User, postID int64) (int, error) {
-	return s.setLike(ctx, u, postID, true)
-}
-
-// Unlike takes u's like back and returns the like count.
-func (s *Service) Unlike(ctx context.Context, u *models.User, postID int64) (int, error) {
-	return s.setLike(ctx, u, postID, false)
-}
-
-func (s *Service) setLike(ctx context.Context, u *models.User, postID int64, like bool) (int, error) {
-	if err := s.canWrite(u); err != nil {
-		return 0, err
-	}
-	p, err := s.visiblePost(ctx, u, postID)
 	if err != nil {
-		return 0, err
+		return nil, nil, nil, err
 	}
-	if p.RemovedAt != nil || (p.HiddenAt != nil && !u.IsStaff()) {
-		return 0, fmt.Errorf("post %d not visible: %w", postID, models.ErrNotFound)
+	ids := make([]int64, len(revs))
+	for i, r := range revs {
+		ids[i] = r.UserID
 	}
-	if p.UserID == u.ID {
-		return 0, ErrOwnPost
-	}
-	now := s.now()
-	var count int
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var res interface{ RowsAffected() (int64, error) }
-		var err error
-		sign := "+"
-		if like {
-			res, err = tx.NewInsert().Model(&models.Like{PostID: postID, UserID: u.ID, CreatedAt: now}).
-				On("CONFLICT DO NOTHING").Exec(ctx)
-		} else {
-			sign = "-"
-			res, err = tx.NewDelete().Model((*models.Like)(nil)).Where("post_id = ?", postID).Where("user_id = ?", u.ID).Exec(ctx)
-		}
-		if err != nil {
-			return fmt.Errorf("write like: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			if err := models.Bump(ctx, tx, "posts", postID, "like_count = like_count "+sign+" 1"); err != nil {
-				return err
-			}
-			if err := models.Bump(ctx, tx, "topics", p.TopicID, "like_count = like_count "+sign+" 1"); err != nil {
-				return err
-			}
-			if err := models.Bump(ctx, tx, "users", p.UserID, "likes_received = likes_received "+sign+" 1"); err != nil {
-				return err
-			}
-			if err := models.Bump(ctx, tx, "users", u.ID, "likes_given = likes_given "+sign+" 1"); err != nil {
-				return err
-			}
-			if err := models.Enqueue(ctx, tx, "post", postID, "upsert", now); err != nil { // order:likes
-				return err
-			}
-		}
-		return tx.NewSelect().Model((*models.Post)(nil)).Column("like_count").Where("id = ?", postID).Scan(ctx, &count)
-	})
-	return count, err
-}
-
-// SetSolution marks postID as the topic's best answer, or clears it when
-// postID is 0. Only the topic's author and staff may.
-func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, postID int64) (*models.Topic, error) {
-	if u == nil {
-		return nil, models.ErrUnauthenticated
-	}
-	t, err := visibleTopic(ctx, s.DB, u, topicID)
+	editors, err := models.UsersByIDs(ctx, s.DB, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	if !u.IsStaff() {
-		if u.ID != t.UserID {
-			return nil, models.ErrForbidden
-		}
-		if err := u.Suspension(s.now()); err != nil {
-			return nil, err
-		}
+	out := make([]Revision, len(revs))
+	for i, r := range revs {
+		out[i] = Revision{Revision: r, Editor: editors[r.UserID]}
 	}
-	var answer *models.Post
-	if postID != 0 {
-		answer, err = models.PostByID(ctx, s.DB, postID)
-		v := &models.ValidationError{}
-		switch {
-		case models.IsNotFound(err) || (err == nil && answer.TopicID != topicID):
-			v.Add("post_id", "that post is not a reply in this topic")
-		case err != nil:
-			return nil, err
-		case answer.PostNumber == 1:
-			v.Add("post_id", "the question itself cannot be its answer")
-		case answer.RemovedAt != nil || answer.HiddenAt != nil:
-			v.Add("post_id", "that reply is not visible")
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-	}
-	now := s.now()
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var solved *int64
-		if answer != nil {
-			solved = &answer.ID
-		}
-		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
-			Set("updated_at = ?", now).Where("id = ?", topicID).Exec(ctx); err != nil {
-			return fmt.Errorf("set solution: %w", err)
-		}
-		if answer != nil && answer.UserID != u.ID {
-			n := &models.Notification{UserID: answer.UserID, Kind: models.NotifySolution, ActorID: &u.ID, TopicID: &t.ID,
-				PostID: &answer.ID, Message: "Your reply was marked as the best answer to " + t.Title, CreatedAt: now}
-			if err := models.CreateNotification(ctx, tx, n); err != nil {
-				return err
-			}
-		}
-		return models.Enqueue(ctx, tx, "topic", topicID, "upsert", now)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return models.TopicByID(ctx, s.DB, topicID)
+	return p, t, out, nil
 }
 
 // Slugify makes a URL slug from a title: lower-case ASCII letters and digits

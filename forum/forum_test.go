@@ -14,6 +14,7 @@ import (
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
+	"agora/policy"
 )
 
 // fixture is a forum with one category, two members and a moderator.
@@ -180,7 +181,7 @@ func TestReplyRefusedWhenLockedOrSuspended(t *testing.T) {
 		if _, err := db.NewUpdate().Model((*models.Topic)(nil)).Set("locked = ?", true).Where("id = ?", tp.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reply(ctx, f.bob, tp.ID, "hello", nil); !errors.Is(err, forum.ErrLocked) {
+		if _, err := f.svc.Reply(ctx, f.bob, tp.ID, "hello", nil); !errors.Is(err, policy.ErrLocked) {
 			t.Errorf("reply to locked topic: %v, want ErrLocked", err)
 		}
 		if _, err := f.svc.Reply(ctx, f.mod, tp.ID, "staff may still answer", nil); err != nil {
@@ -254,7 +255,7 @@ func TestEditKeepsRevisions(t *testing.T) {
 		if _, err := f.svc.EditPost(ctx, f.bob, p.ID, "hijack", ""); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("edit by another member: %v, want ErrForbidden", err)
 		}
-		_, revs, err := f.svc.Revisions(ctx, f.alice, p.ID)
+		_, _, revs, err := f.svc.Revisions(ctx, f.alice, p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +271,7 @@ func TestEditKeepsRevisions(t *testing.T) {
 				t.Errorf("revision %d = %+v, want %+v", i, revs[i], w)
 			}
 		}
-		if _, _, err := f.svc.Revisions(ctx, f.bob, p.ID); !errors.Is(err, models.ErrForbidden) {
+		if _, _, _, err := f.svc.Revisions(ctx, f.bob, p.ID); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("revisions for another member: %v, want ErrForbidden", err)
 		}
 	})
@@ -281,7 +282,7 @@ func TestLikesAreConsistentUnderConcurrency(t *testing.T) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		tp, p := f.topic(t)
-		if _, err := f.svc.Like(ctx, f.alice, p.ID); !errors.Is(err, forum.ErrOwnPost) {
+		if _, err := f.svc.Like(ctx, f.alice, p.ID); !errors.Is(err, policy.ErrOwnPost) {
 			t.Errorf("liking own post: %v, want ErrOwnPost", err)
 		}
 		var wg sync.WaitGroup
@@ -321,14 +322,14 @@ func TestSolution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.SetSolution(ctx, f.bob, tp.ID, r.ID); !errors.Is(err, models.ErrForbidden) {
+		if _, _, err := f.svc.SetSolution(ctx, f.bob, tp.ID, r.ID); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("non-author marking: %v, want ErrForbidden", err)
 		}
 		var ve *models.ValidationError
-		if _, err := f.svc.SetSolution(ctx, f.alice, tp.ID, first.ID); !errors.As(err, &ve) {
+		if _, _, err := f.svc.SetSolution(ctx, f.alice, tp.ID, first.ID); !errors.As(err, &ve) {
 			t.Errorf("marking the question: %v, want validation error", err)
 		}
-		got, err := f.svc.SetSolution(ctx, f.alice, tp.ID, r.ID)
+		got, _, err := f.svc.SetSolution(ctx, f.alice, tp.ID, r.ID)
 		if err != nil || got.SolvedPostID == nil || *got.SolvedPostID != r.ID {
 			t.Fatalf("solution = %v (%v), want %d", got.SolvedPostID, err, r.ID)
 		}
@@ -340,7 +341,7 @@ func TestSolution(t *testing.T) {
 		if err != nil || v.Solution == nil || v.Solution.ID != r.ID || !v.Posts[1].IsSolution {
 			t.Errorf("topic page solution = %+v (%v)", v, err)
 		}
-		if got, err := f.svc.SetSolution(ctx, f.mod, tp.ID, 0); err != nil || got.SolvedPostID != nil {
+		if got, _, err := f.svc.SetSolution(ctx, f.mod, tp.ID, 0); err != nil || got.SolvedPostID != nil {
 			t.Errorf("unmark by moderator = %v (%v), want nil", got, err)
 		}
 	})
@@ -447,7 +448,7 @@ func TestRemovedTopicIsOutOfReach(t *testing.T) {
 		if _, err := f.svc.EditPost(ctx, f.alice, first.ID, "still mine?", ""); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("author editing in a removed topic: %v, want ErrNotFound", err)
 		}
-		if _, _, err := f.svc.Revisions(ctx, f.alice, first.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, _, _, err := f.svc.Revisions(ctx, f.alice, first.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("revisions in a removed topic: %v, want ErrNotFound", err)
 		}
 		if _, err := f.svc.Like(ctx, f.bob, first.ID); !errors.Is(err, models.ErrNotFound) {

@@ -5,12 +5,16 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 var (
@@ -125,3 +129,22 @@ type RateLimitError struct {
 }
 
 func (e *RateLimitError) Error() string { return e.Message }
+
+// Advisory lock keys: writers that must take turns on PostgreSQL.
+const (
+	LockModLog int64 = 7431 // appending to the moderation log's hash chain
+	LockSetup  int64 = 7432 // the first admin's setup
+)
+
+// AdvisoryLock makes tx take turns with every other transaction holding
+// key, until it ends. On SQLite, whose write transactions are serial, it
+// does nothing.
+func AdvisoryLock(ctx context.Context, tx bun.Tx, key int64) error {
+	if tx.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", key); err != nil {
+		return fmt.Errorf("advisory lock %d: %w", key, err)
+	}
+	return nil
+}

@@ -94,9 +94,9 @@ func FlagsOnPosts(ctx context.Context, db bun.IDB, postIDs []int64, statuses ...
 	if len(postIDs) == 0 {
 		return fs, nil
 	}
-	q := db.NewSelect().Model(&fs).Where("post_id IN (?)", bun.In(postIDs)).Order("id")
+	q := db.NewSelect().Model(&fs).Where("post_id IN (?)", bun.List(postIDs)).Order("id")
 	if len(statuses) > 0 {
-		q.Where("status IN (?)", bun.In(statuses))
+		q.Where("status IN (?)", bun.List(statuses))
 	}
 	return fs, notFound(q.Scan(ctx), "load flags")
 }
@@ -117,4 +117,46 @@ func LastModAction(ctx context.Context, db bun.IDB) (*ModAction, error) {
 		return nil, nil
 	}
 	return a, err
+}
+
+// OpenFlagsBy returns userID's open flags among postIDs, keyed by post.
+func OpenFlagsBy(ctx context.Context, db bun.IDB, userID int64, postIDs []int64) (map[int64]*Flag, error) {
+	out := map[int64]*Flag{}
+	if userID == 0 || len(postIDs) == 0 {
+		return out, nil
+	}
+	var fs []*Flag
+	if err := db.NewSelect().Model(&fs).Where("user_id = ?", userID).Where("post_id IN (?)", bun.List(postIDs)).
+		Where("status = ?", FlagOpen).Scan(ctx); err != nil {
+		return nil, notFound(err, "load the member's open flags")
+	}
+	for _, f := range fs {
+		out[f.PostID] = f
+	}
+	return out, nil
+}
+
+// FlagsBy returns a page of the flags userID raised, newest first, and their total.
+func FlagsBy(ctx context.Context, db bun.IDB, userID int64, page, perPage int) ([]*Flag, int, error) {
+	var fs []*Flag
+	n, err := db.NewSelect().Model(&fs).Where("user_id = ?", userID).OrderExpr("id DESC").
+		Limit(int64(perPage)).Offset(int64((page - 1) * perPage)).ScanAndCount(ctx)
+	return fs, int(n), notFound(err, "load the member's flags")
+}
+
+// OpenQueueSize counts the posts with open flags.
+func OpenQueueSize(ctx context.Context, db bun.IDB) (int, error) {
+	var n int
+	err := db.NewSelect().Model((*Flag)(nil)).ColumnExpr("count(DISTINCT post_id)").
+		Where("status = ?", FlagOpen).Scan(ctx, &n)
+	return n, notFound(err, "count open queue entries")
+}
+
+// SuspendedUsers returns up to limit members suspended at now, whose
+// suspension ends first first.
+func SuspendedUsers(ctx context.Context, db bun.IDB, now time.Time, limit int) ([]*User, error) {
+	var us []*User
+	err := db.NewSelect().Model(&us).Where("suspended_until > ?", now).Where("deleted_at IS NULL").
+		OrderExpr("suspended_until ASC, id ASC").Limit(int64(limit)).Scan(ctx)
+	return us, notFound(err, "load suspended members")
 }

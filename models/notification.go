@@ -9,9 +9,13 @@ import (
 
 // Notification kinds.
 const (
-	NotifyReply    = "reply"
-	NotifySolution = "solution"
-	NotifyLike     = "like"
+	NotifyReply       = "reply"        // a reply to the member's topic or post
+	NotifySolution    = "solution"     // the member's reply was chosen as the best answer
+	NotifyPostHidden  = "post_hidden"  // community flags hid the member's post pending review
+	NotifyPostEdited  = "post_edited"  // a moderator edited the member's post
+	NotifyPostRemoved = "post_removed" // a moderator removed the member's post
+	NotifySuspended   = "suspended"    // the member's account was suspended
+	NotifyFlagOutcome = "flag_outcome" // a moderator reviewed the member's flag
 )
 
 // Notification tells a member that something happened to them.

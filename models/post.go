@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -55,14 +54,24 @@ type Like struct {
 	CreatedAt time.Time `bun:"created_at"`
 }
 
+// Search outbox entities and operations.
+const (
+	OutboxPost     = "post"     // one post
+	OutboxTopic    = "topic"    // every post of a topic (title, state, category)
+	OutboxCategory = "category" // every post of a category (slug, archived)
+	// OutboxUpsert is the only operation written: the indexer drops what it
+	// can no longer load.
+	OutboxUpsert = "upsert"
+)
+
 // OutboxEntry asks the search indexer to refresh (or drop) one entity.
 type OutboxEntry struct {
 	bun.BaseModel `bun:"table:search_outbox"`
 
 	ID          int64      `bun:"id,pk,autoincrement"`
-	Entity      string     `bun:"entity"` // "post" or "topic"
+	Entity      string     `bun:"entity"` // OutboxPost, OutboxTopic or OutboxCategory
 	EntityID    int64      `bun:"entity_id"`
-	Op          string     `bun:"op"` // "upsert" or "delete"
+	Op          string     `bun:"op"` // OutboxUpsert
 	CreatedAt   time.Time  `bun:"created_at"`
 	ProcessedAt *time.Time `bun:"processed_at"`
 }
@@ -98,7 +107,7 @@ func PostsByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Post, 
 		return out, nil
 	}
 	var posts []*Post
-	if err := db.NewSelect().Model(&posts).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&posts).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, notFound(err, "load posts")
 	}
 	for _, p := range posts {
@@ -132,7 +141,7 @@ func LikedPostIDs(ctx context.Context, db bun.IDB, userID int64, postIDs []int64
 	}
 	var ids []int64
 	err := db.NewSelect().Model((*Like)(nil)).Column("post_id").Where("user_id = ?", userID).
-		Where("post_id IN (?)", bun.In(postIDs)).Scan(ctx, &ids)
+		Where("post_id IN (?)", bun.List(postIDs)).Scan(ctx, &ids)
 	if err != nil {
 		return nil, notFound(err, "load likes")
 	}
@@ -149,9 +158,10 @@ func PostRevisions(ctx context.Context, db bun.IDB, postID int64) ([]*Revision, 
 	return revs, notFound(err, "load revisions")
 }
 
-// Enqueue adds a search outbox row; call it inside the write's transaction.
-func Enqueue(ctx context.Context, db bun.IDB, entity string, id int64, op string, now time.Time) error {
-	_, err := db.NewInsert().Model(&OutboxEntry{Entity: entity, EntityID: id, Op: op, CreatedAt: now}).Exec(ctx)
+// Reindex adds a search outbox row asking to refresh entity (an Outbox
+// constant) id; call it inside the write's transaction.
+func Reindex(ctx context.Context, db bun.IDB, entity string, id int64, now time.Time) error {
+	_, err := db.NewInsert().Model(&OutboxEntry{Entity: entity, EntityID: id, Op: OutboxUpsert, CreatedAt: now}).Exec(ctx)
 	return notFound(err, "enqueue search update")
 }
 
@@ -177,14 +187,5 @@ func ApplyPostEdit(ctx context.Context, tx bun.IDB, p *Post, editorID int64, bod
 	if _, err := tx.NewInsert().Model(&revs).Exec(ctx); err != nil {
 		return notFound(err, "insert revision")
 	}
-	return Enqueue(ctx, tx, "post", p.ID, "upsert", now)
-}
-
-// Bump applies a counter expression ("reply_count = reply_count + 1") to one
-// row of table, inside the write's transaction.
-func Bump(ctx context.Context, tx bun.IDB, table string, id int64, set string) error {
-	if _, err := tx.NewUpdate().Table(table).Set(set).Where("id = ?", id).Exec(ctx); err != nil {
-		return fmt.Errorf("update %s counters: %w", table, err)
-	}
-	return nil
+	return Reindex(ctx, tx, OutboxPost, p.ID, now)
 }

@@ -9,8 +9,9 @@ import (
 
 // Setting keys.
 const (
-	SettingCommunityName = "community_name"
-	SettingGuidelines    = "guidelines" // Markdown of the community guidelines page
+	SettingCommunityName  = "community_name"
+	SettingGuidelines     = "guidelines"      // Markdown of the community guidelines page
+	SettingGuidelinesHTML = "guidelines_html" // its sanitized rendering, made when it is saved
 )
 
 // Setting is one operator-editable value.

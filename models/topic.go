@@ -112,7 +112,7 @@ func TopicsByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Topic
 		return out, nil
 	}
 	var topics []*Topic
-	if err := db.NewSelect().Model(&topics).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&topics).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, notFound(err, "load topics")
 	}
 	for _, t := range topics {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Roles, from least to most powerful.
@@ -175,7 +176,7 @@ func usersByIDs(ctx context.Context, db bun.IDB, ids []int64, columns ...string)
 	}
 	clear(out)
 	var users []*User
-	q := db.NewSelect().Model(&users).Where("id IN (?)", bun.In(unique))
+	q := db.NewSelect().Model(&users).Where("id IN (?)", bun.List(unique))
 	if len(columns) > 0 {
 		q.Column(columns...)
 	}
@@ -194,6 +195,13 @@ func AdminExists(ctx context.Context, db bun.IDB) (bool, error) {
 	return ok, notFound(err, "check admin")
 }
 
+// AdminExistsBesides reports whether an admin other than userID exists.
+func AdminExistsBesides(ctx context.Context, db bun.IDB, userID int64) (bool, error) {
+	ok, err := db.NewSelect().Model((*User)(nil)).Where("role = ?", RoleAdmin).Where("deleted_at IS NULL").
+		Where("id <> ?", userID).Exists(ctx)
+	return ok, notFound(err, "check admin")
+}
+
 // SetUserRole changes a user's role.
 func SetUserRole(ctx context.Context, db bun.IDB, id int64, role string, now time.Time) error {
 	res, err := db.NewUpdate().Model((*User)(nil)).Set("role = ?", role).Set("updated_at = ?", now).
@@ -205,4 +213,17 @@ func SetUserRole(ctx context.Context, db bun.IDB, id int64, role string, now tim
 		return notFound(ErrNotFound, "set role")
 	}
 	return nil
+}
+
+// LockAdmins counts the admin accounts that are not erased and, on
+// PostgreSQL, locks them until tx ends, so two demotions cannot both see
+// another admin left (SQLite write transactions are serial already).
+func LockAdmins(ctx context.Context, tx bun.Tx) (int, error) {
+	var ids []int64
+	q := tx.NewSelect().Model((*User)(nil)).Column("id").Where("role = ?", RoleAdmin).Where("deleted_at IS NULL")
+	if tx.Dialect().Name() == dialect.PG {
+		q.For("UPDATE")
+	}
+	err := q.Scan(ctx, &ids)
+	return len(ids), notFound(err, "count admins")
 }

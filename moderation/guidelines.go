@@ -4,8 +4,22 @@
 // It takes context and plain values and never imports HTTP code.
 package moderation
 
-// Reason is one flag reason, taken from the community guidelines.
-type Reason struct {
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"agora/markup"
+	"agora/models"
+	"agora/policy"
+)
+
+// Guideline is one rule of the community guidelines: what members flag a
+// post for and what moderators name when they act.
+type Guideline struct {
 	Code        string `json:"code"`
 	Title       string `json:"title"`
 	Description string `json:"description"`
@@ -15,8 +29,8 @@ type Reason struct {
 	NeedsNote bool `json:"needs_note"`
 }
 
-// Reasons lists every flag reason in the order the flag menu shows them.
-var Reasons = []Reason{
+// Guidelines lists every guideline in the order the flag menu shows them.
+var Guidelines = []Guideline{
 	{Code: "off_topic", Title: "Off topic", Description: "Not relevant to this discussion or this community."},
 	{Code: "spam", Title: "Spam or self-promotion", Description: "Advertises the poster's own services or products."},
 	{Code: "confidential", Title: "Confidential information", Description: "Shares information that was not meant to be public."},
@@ -31,14 +45,25 @@ var Reasons = []Reason{
 	{Code: "other", Title: "Something else", Description: "Breaks the guidelines in another way; tell the moderators how.", NeedsNote: true},
 }
 
-// ReasonByCode returns the reason with that code.
-func ReasonByCode(code string) (Reason, bool) {
-	for _, r := range Reasons {
-		if r.Code == code {
-			return r, true
+// GuidelineByCode returns the guideline with that code.
+func GuidelineByCode(code string) (Guideline, bool) {
+	for _, g := range Guidelines {
+		if g.Code == code {
+			return g, true
 		}
 	}
-	return Reason{}, false
+	return Guideline{}, false
+}
+
+// severeCodes are the codes of the severe guidelines, for the queue's order.
+func severeCodes() []string {
+	var codes []string
+	for _, g := range Guidelines {
+		if g.Severe {
+			codes = append(codes, g.Code)
+		}
+	}
+	return codes
 }
 
 // DefaultGuidelines is the Markdown of the /guidelines page until an admin
@@ -71,3 +96,64 @@ Any member can flag a post from its menu and choose which guideline it breaks. M
 
 Questions about these guidelines? Ask in the community or contact the moderators.
 `
+
+// GuidelinesText returns the guidelines' Markdown as last saved (or the default).
+func (s *Service) GuidelinesText(ctx context.Context) (string, error) {
+	return models.GetSetting(ctx, s.DB, models.SettingGuidelines, DefaultGuidelines)
+}
+
+// guidelinesHTMLKey stores the rendering made by the current markup
+// policy; a newer policy renders it again, once.
+var guidelinesHTMLKey = models.SettingGuidelinesHTML + "_v" + strconv.Itoa(markup.Version)
+
+// GuidelinesHTML returns the sanitized rendering of the guidelines, made
+// when they were saved (or once per markup policy), never per request.
+func (s *Service) GuidelinesHTML(ctx context.Context) (string, error) {
+	html, err := models.GetSetting(ctx, s.DB, guidelinesHTMLKey, "")
+	if err != nil || html != "" {
+		return html, err
+	}
+	md, err := s.GuidelinesText(ctx)
+	if err != nil {
+		return "", err
+	}
+	html = markup.Render(md)
+	return html, models.PutSetting(ctx, s.DB, guidelinesHTMLKey, html, s.now())
+}
+
+// UpdateGuidelines replaces the guidelines' Markdown and its rendering
+// and logs the change, in one transaction (admins only).
+// Errors: ErrForbidden, *models.ValidationError.
+func (s *Service) UpdateGuidelines(ctx context.Context, admin *models.User, body string) error {
+	if err := policy.Admin(admin); err != nil {
+		return err
+	}
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	v := &models.ValidationError{}
+	switch {
+	case strings.TrimSpace(body) == "":
+		v.Add("body", "write the guidelines; they cannot be empty")
+	case utf8.RuneCountInString(body) > 50000:
+		v.Add("body", "keep the guidelines under 50,000 characters")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	before, err := s.GuidelinesText(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	html := markup.Render(body)
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.PutSetting(ctx, tx, models.SettingGuidelines, body, now); err != nil {
+			return err
+		}
+		if err := models.PutSetting(ctx, tx, guidelinesHTMLKey, html, now); err != nil {
+			return err
+		}
+		_, err := Record(ctx, tx, Entry{ModeratorID: &admin.ID, Action: ActEditGuidelines, TargetType: TargetSite,
+			Details: map[string]any{"before": before, "after": body}}, now)
+		return err
+	})
+}

@@ -12,28 +12,68 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/models"
+	"agora/policy"
+)
+
+// Log actions: what an entry records.
+const (
+	ActAutoHide       = "auto_hide" // the system hid a post whose flags reached the threshold
+	ActDismissFlags   = "dismiss_flags"
+	ActEditPost       = "edit_post"
+	ActRemovePost     = "remove_post"
+	ActRemoveTopic    = "remove_topic" // its first post was removed
+	ActRestorePost    = "restore_post"
+	ActRestoreTopic   = "restore_topic"
+	ActLockTopic      = "lock_topic"
+	ActUnlockTopic    = "unlock_topic"
+	ActPinTopic       = "pin_topic"
+	ActUnpinTopic     = "unpin_topic"
+	ActMoveTopic      = "move_topic"
+	ActSuspendUser    = "suspend_user"
+	ActUnsuspendUser  = "unsuspend_user"
+	ActChangeRole     = "change_role"
+	ActEditGuidelines = "edit_guidelines"
+	ActSetup          = "setup" // the first admin set the community up
+)
+
+// LogActions lists every action, in the order the log filter offers them.
+var LogActions = []string{ActAutoHide, ActDismissFlags, ActEditPost, ActRemovePost, ActRemoveTopic, ActRestorePost,
+	ActRestoreTopic, ActLockTopic, ActUnlockTopic, ActPinTopic, ActUnpinTopic, ActMoveTopic, ActSuspendUser,
+	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActSetup}
+
+// Log targets: what an entry acted on.
+const (
+	TargetPost  = "post"
+	TargetTopic = "topic"
+	TargetUser  = "user"
+	TargetSite  = "site" // the community itself: guidelines, setup
 )
 
 // Entry is what a moderation step writes to the log.
 type Entry struct {
 	ModeratorID  *int64 // nil: the system
-	Action       string
-	TargetType   string // "post", "topic" or "user"
+	Action       string // an Act constant
+	TargetType   string // a Target constant
 	TargetID     int64
 	TargetUserID *int64
-	Guideline    string // a flag reason code, when one applies
-	Reason       string
+	Guideline    string         // the guideline code, when one applies
+	Reason       string         // the moderator's own words
 	Details      map[string]any // before/after and the like; stored as JSON
 }
 
-// appendLog writes e inside tx, chained to the previous entry by hash. On
-// PostgreSQL an advisory lock serialises appenders so the chain never forks;
-// SQLite write transactions are serial already.
-func appendLog(ctx context.Context, tx bun.Tx, e Entry, now time.Time) (*models.ModAction, error) {
-	if tx.Dialect().Name().String() == "pg" {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7431)"); err != nil {
-			return nil, fmt.Errorf("lock moderation log: %w", err)
-		}
+// because fills an entry's guideline and reason from r.
+func (e Entry) because(r Reason) Entry {
+	e.Guideline, e.Reason = r.Guideline, r.Note
+	return e
+}
+
+// Record appends e to the log inside tx, chained to the previous entry by
+// hash: call it in the transaction of the action it records. On PostgreSQL
+// an advisory lock serialises appenders so the chain never forks; SQLite
+// write transactions are serial already.
+func Record(ctx context.Context, tx bun.Tx, e Entry, now time.Time) (*models.ModAction, error) {
+	if err := models.AdvisoryLock(ctx, tx, models.LockModLog); err != nil {
+		return nil, err
 	}
 	prev, err := models.LastModAction(ctx, tx)
 	if err != nil {
@@ -115,10 +155,13 @@ type LogFilter struct {
 	PerPage     int
 }
 
-// Log returns a page of the log, newest first, and the total.
-func Log(ctx context.Context, db bun.IDB, f LogFilter) ([]*models.ModAction, int, error) {
+// Log returns a page of the log for staff, newest first, and the total.
+func (s *Service) Log(ctx context.Context, mod *models.User, f LogFilter) ([]*models.ModAction, int, error) {
+	if err := policy.Staff(mod); err != nil {
+		return nil, 0, err
+	}
 	var out []*models.ModAction
-	q := db.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.PerPage)).Offset(int64((f.Page - 1) * f.PerPage))
+	q := s.DB.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.PerPage)).Offset(int64((f.Page - 1) * f.PerPage))
 	if f.ModeratorID != 0 {
 		q.Where("moderator_id = ?", f.ModeratorID)
 	}
@@ -133,4 +176,73 @@ func Log(ctx context.Context, db bun.IDB, f LogFilter) ([]*models.ModAction, int
 		return nil, 0, fmt.Errorf("read moderation log: %w", err)
 	}
 	return out, int(n), nil
+}
+
+// LogRow is a log entry with what it names loaded: the moderator, the
+// member concerned and the post, topic or member acted on.
+type LogRow struct {
+	*models.ModAction
+	Moderator *models.User  `json:"-"` // nil: the system, or a former member
+	Member    *models.User  `json:"-"`
+	Post      *models.Post  `json:"-"` // TargetPost
+	Topic     *models.Topic `json:"-"` // TargetTopic, or the post's topic
+	User      *models.User  `json:"-"` // TargetUser
+}
+
+// Rows loads what entries name: at most four queries, whatever their number.
+func (s *Service) Rows(ctx context.Context, entries []*models.ModAction) ([]*LogRow, error) {
+	var userIDs, postIDs, topicIDs []int64
+	for _, e := range entries {
+		if e.ModeratorID != nil {
+			userIDs = append(userIDs, *e.ModeratorID)
+		}
+		if e.TargetUserID != nil {
+			userIDs = append(userIDs, *e.TargetUserID)
+		}
+		switch e.TargetType {
+		case TargetPost:
+			postIDs = append(postIDs, e.TargetID)
+		case TargetTopic:
+			topicIDs = append(topicIDs, e.TargetID)
+		case TargetUser:
+			userIDs = append(userIDs, e.TargetID)
+		}
+	}
+	users, err := models.UsersByIDs(ctx, s.DB, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := models.PostsByIDs(ctx, s.DB, postIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range posts {
+		topicIDs = append(topicIDs, p.TopicID)
+	}
+	topics, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]*LogRow, len(entries))
+	for i, e := range entries {
+		r := &LogRow{ModAction: e}
+		if e.ModeratorID != nil {
+			r.Moderator = users[*e.ModeratorID]
+		}
+		if e.TargetUserID != nil {
+			r.Member = users[*e.TargetUserID]
+		}
+		switch e.TargetType {
+		case TargetPost:
+			if r.Post = posts[e.TargetID]; r.Post != nil {
+				r.Topic = topics[r.Post.TopicID]
+			}
+		case TargetTopic:
+			r.Topic = topics[e.TargetID]
+		case TargetUser:
+			r.User = users[e.TargetID]
+		}
+		rows[i] = r
+	}
+	return rows, nil
 }

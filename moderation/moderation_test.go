@@ -16,6 +16,7 @@ import (
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
+	"agora/policy"
 	"agora/moderation"
 )
 
@@ -390,7 +391,7 @@ func TestFlagRefusals(t *testing.T) {
 		tp, _ := f.topic(t, f.author)
 		p := f.reply(t, f.author, tp.ID, "An ordinary reply")
 		f.flag(t, f.bob, p.ID, "off_topic")
-		if err := f.svc.Suspend(ctx, f.mod, f.erin.ID, 7, time.Time{}, "harassment", false); err != nil {
+		if err := errOf(f.svc.Suspend(ctx, f.mod, f.erin.ID, 7, time.Time{}, why("harassment"), false)); err != nil {
 			t.Fatal(err)
 		}
 		suspended := f.reloadUser(t, f.erin.ID)
@@ -646,7 +647,7 @@ func TestResolve(t *testing.T) {
 			_, p := f.flagged(t, f.author)
 			before := tallies()
 			f.now = f.now.Add(time.Hour)
-			res, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionDismiss, Reason: "fair criticism"})
+			res, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionDismiss, Reason: why("fair criticism")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -672,7 +673,7 @@ func TestResolve(t *testing.T) {
 			before := tallies()
 			f.now = f.now.Add(time.Hour)
 			body := "Watches are *off topic* here."
-			res, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionEdit, Reason: "spam", Body: body, Notify: true})
+			res, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionEdit, Reason: why("spam"), Body: body, Notify: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -687,7 +688,7 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(revs) != 2 || revs[0].Body != p.Body || revs[1].Body != body || revs[1].UserID != f.mod.ID || revs[1].Reason != "spam" {
+			if len(revs) != 2 || revs[0].Body != p.Body || revs[1].Body != body || revs[1].UserID != f.mod.ID || revs[1].Reason != "Spam or self-promotion" {
 				t.Errorf("revisions = %+v, want the original and the moderator's edit", revs)
 			}
 			ns := f.notes(t, f.author.ID, "post_edited")
@@ -710,7 +711,7 @@ func TestResolve(t *testing.T) {
 			tp, p := f.flagged(t, f.author)
 			before := tallies()
 			f.now = f.now.Add(time.Hour)
-			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: "spam", Notify: true}); err != nil {
+			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: why("spam"), Notify: true}); err != nil {
 				t.Fatal(err)
 			}
 			got := f.post(t, p.ID)
@@ -725,7 +726,7 @@ func TestResolve(t *testing.T) {
 				t.Errorf("author has %d post_removed notifications, want 1", n)
 			}
 			checkFlags(t, p.ID, models.FlagAgreed, moderation.ActionRemove, before)
-			if es := f.logActions(t, "remove_post"); len(es) != 1 || es[0].TargetID != p.ID || es[0].Guideline != "spam" || es[0].Reason != "spam" {
+			if es := f.logActions(t, "remove_post"); len(es) != 1 || es[0].TargetID != p.ID || es[0].Guideline != "spam" || es[0].Reason != "" {
 				t.Errorf("remove_post entries = %+v, want one on post %d under guideline spam", es, p.ID)
 			}
 			page, err := f.forum.TopicPage(ctx, f.erin, tp.ID, 1)
@@ -741,7 +742,7 @@ func TestResolve(t *testing.T) {
 			}
 			f.checkQueueMoved(t, p.ID)
 
-			if err := f.svc.RestorePost(ctx, f.mod, p.ID, "appeal accepted"); err != nil {
+			if err := errOf(f.svc.RestorePost(ctx, f.mod, p.ID, why("appeal accepted"))); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.post(t, p.ID); got.RemovedAt != nil || got.RemovedReason != "" {
@@ -753,7 +754,7 @@ func TestResolve(t *testing.T) {
 			if es := f.logActions(t, "restore_post"); len(es) != 1 || es[0].Reason != "appeal accepted" {
 				t.Errorf("restore_post entries = %+v, want one with the reason", es)
 			}
-			asErr[*models.ConflictError](t, f.svc.RestorePost(ctx, f.mod, p.ID, "again"))
+			asErr[*models.ConflictError](t, errOf(f.svc.RestorePost(ctx, f.mod, p.ID, why("again"))))
 		})
 
 		t.Run("remove first post", func(t *testing.T) {
@@ -763,7 +764,7 @@ func TestResolve(t *testing.T) {
 			}
 			topicsBefore := f.categoryRow(t, f.cat.ID).TopicCount
 			f.now = f.now.Add(time.Hour)
-			if _, err := f.svc.Resolve(ctx, f.mod, first.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: "spam"}); err != nil {
+			if _, err := f.svc.Resolve(ctx, f.mod, first.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: why("spam")}); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.topicRow(t, tp.ID); got.RemovedAt == nil || !got.RemovedAt.Equal(f.now) {
@@ -790,7 +791,7 @@ func TestResolve(t *testing.T) {
 			}
 			f.checkQueueMoved(t, first.ID)
 
-			if err := f.svc.RestorePost(ctx, f.mod, first.ID, "appeal accepted"); err != nil {
+			if err := errOf(f.svc.RestorePost(ctx, f.mod, first.ID, why("appeal accepted"))); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.topicRow(t, tp.ID); got.RemovedAt != nil {
@@ -816,7 +817,7 @@ func TestResolve(t *testing.T) {
 			tp, p := f.flagged(t, spammer)
 			before := tallies()
 			f.now = f.now.Add(time.Hour)
-			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "spam", SuspendDays: 7, Notify: true}); err != nil {
+			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("spam"), SuspendDays: 7, Notify: true}); err != nil {
 				t.Fatal(err)
 			}
 			until := f.now.AddDate(0, 0, 7)
@@ -852,7 +853,7 @@ func TestResolve(t *testing.T) {
 			troll := f.user(t, "troll", models.RoleMember, 0)
 			_, p := f.flagged(t, troll)
 			f.now = f.now.Add(time.Hour)
-			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "harassment", SuspendDays: 3, KeepPost: true}); err != nil {
+			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("harassment"), SuspendDays: 3, KeepPost: true}); err != nil {
 				t.Fatal(err)
 			}
 			got := f.post(t, p.ID)
@@ -872,7 +873,7 @@ func TestResolve(t *testing.T) {
 			bot := f.user(t, "spambot", models.RoleMember, 0)
 			tp, p := f.flagged(t, bot)
 			f.now = f.now.Add(time.Hour)
-			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "malware", SuspendDays: 0}); err != nil {
+			if _, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("malware"), SuspendDays: 0}); err != nil {
 				t.Fatal(err)
 			}
 			u := f.reloadUser(t, bot.ID)
@@ -916,17 +917,17 @@ func TestResolveRefusals(t *testing.T) {
 			r      moderation.Resolution
 			check  func(t *testing.T, err error)
 		}{
-			{"unknown action", f.mod, p.ID, moderation.Resolution{Action: "ban", Reason: "spam"}, fieldErr("action")},
-			{"edit without body", f.mod, p.ID, moderation.Resolution{Action: moderation.ActionEdit, Reason: "spam", Body: " "}, fieldErr("body")},
+			{"unknown action", f.mod, p.ID, moderation.Resolution{Action: "ban", Reason: why("spam")}, fieldErr("action")},
+			{"edit without body", f.mod, p.ID, moderation.Resolution{Action: moderation.ActionEdit, Reason: why("spam"), Body: " "}, fieldErr("body")},
 			{"remove without reason", f.mod, p.ID, moderation.Resolution{Action: moderation.ActionRemove}, fieldErr("reason")},
-			{"negative days", f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "spam", SuspendDays: -1}, fieldErr("suspend_days")},
+			{"negative days", f.mod, p.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("spam"), SuspendDays: -1}, fieldErr("suspend_days")},
 			{"member", f.bob, p.ID, moderation.Resolution{Action: moderation.ActionDismiss}, forbidCode("staff_only")},
 			{"missing post", f.mod, 999999, moderation.Resolution{Action: moderation.ActionDismiss}, func(t *testing.T, err error) {
 				if !errors.Is(err, models.ErrNotFound) {
 					t.Errorf("err = %v, want ErrNotFound", err)
 				}
 			}},
-			{"moderator suspends a moderator", f.mod, staffPost.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "vulgar", SuspendDays: 1}, forbidCode("protected_user")},
+			{"moderator suspends a moderator", f.mod, staffPost.ID, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("vulgar"), SuspendDays: 1}, forbidCode("protected_user")},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -980,17 +981,17 @@ func TestConcurrentResolve(t *testing.T) {
 			outcome    [2]string // flag status each resolution leaves
 		}{
 			{"dismiss against remove", false,
-				[2]moderation.Resolution{{Action: moderation.ActionDismiss}, {Action: moderation.ActionRemove, Reason: "spam"}},
+				[2]moderation.Resolution{{Action: moderation.ActionDismiss}, {Action: moderation.ActionRemove, Reason: why("spam")}},
 				[2]string{models.FlagDisagreed, models.FlagAgreed}},
 			{"remove against dismiss on a first post", true,
-				[2]moderation.Resolution{{Action: moderation.ActionRemove, Reason: "spam"}, {Action: moderation.ActionDismiss}},
+				[2]moderation.Resolution{{Action: moderation.ActionRemove, Reason: why("spam")}, {Action: moderation.ActionDismiss}},
 				[2]string{models.FlagAgreed, models.FlagDisagreed}},
 			{"suspend keeping the post against edit", false,
-				[2]moderation.Resolution{{Action: moderation.ActionSuspend, Reason: "harassment", SuspendDays: 2, KeepPost: true},
-					{Action: moderation.ActionEdit, Reason: "vulgar", Body: "[edited by a moderator]"}},
+				[2]moderation.Resolution{{Action: moderation.ActionSuspend, Reason: why("harassment"), SuspendDays: 2, KeepPost: true},
+					{Action: moderation.ActionEdit, Reason: why("vulgar"), Body: "[edited by a moderator]"}},
 				[2]string{models.FlagAgreed, models.FlagAgreed}},
 			{"edit against remove", false,
-				[2]moderation.Resolution{{Action: moderation.ActionEdit, Reason: "vulgar", Body: "[edited]"}, {Action: moderation.ActionRemove, Reason: "vulgar"}},
+				[2]moderation.Resolution{{Action: moderation.ActionEdit, Reason: why("vulgar"), Body: "[edited]"}, {Action: moderation.ActionRemove, Reason: why("vulgar")}},
 				[2]string{models.FlagAgreed, models.FlagAgreed}},
 		}
 		mods := [2]*models.User{f.mod, f.mod2}
@@ -1088,16 +1089,16 @@ func logFixture(t *testing.T, f *fixture) {
 	tp, p := f.flagged(t, f.author) // 1 auto_hide
 	steps := []func() error{
 		func() error { // 2 dismiss_flags
-			_, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionDismiss, Reason: "fine"})
+			_, err := f.svc.Resolve(ctx, f.mod, p.ID, moderation.Resolution{Action: moderation.ActionDismiss, Reason: why("fine")})
 			return err
 		},
 		func() error {
-			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, "heated", 0)
+			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, why("heated"), 0)
 			return err
 		}, // 3
-		func() error { return f.svc.Suspend(ctx, f.mod2, f.erin.ID, 2, time.Time{}, "harassment", true) }, // 4
-		func() error { return f.svc.Unsuspend(ctx, f.admin, f.erin.ID, "appeal") },                        // 5
-		func() error { return f.svc.RemovePost(ctx, f.mod, p.ID, "off_topic") },                           // 6
+		func() error { return errOf(f.svc.Suspend(ctx, f.mod2, f.erin.ID, 2, time.Time{}, why("harassment"), true)) }, // 4
+		func() error { return errOf(f.svc.Unsuspend(ctx, f.admin, f.erin.ID, why("appeal"))) },                        // 5
+		func() error { return errOf(f.svc.RemovePost(ctx, f.mod, p.ID, why("off_topic"))) },                           // 6
 	}
 	for i, step := range steps {
 		f.now = f.now.Add(time.Duration(i+1) * time.Minute)
@@ -1199,7 +1200,7 @@ func TestLogListing(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				got, total, err := moderation.Log(ctx, db, c.filter)
+				got, total, err := f.svc.Log(ctx, f.mod, c.filter)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -1231,7 +1232,7 @@ func TestSuspensionRules(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err := f.svc.Suspend(ctx, c.by, c.target.ID, 5, time.Time{}, "vulgar", false)
+				err := errOf(f.svc.Suspend(ctx, c.by, c.target.ID, 5, time.Time{}, why("vulgar"), false))
 				got := f.reloadUser(t, c.target.ID)
 				if c.code != "" {
 					if err == nil {
@@ -1253,13 +1254,13 @@ func TestSuspensionRules(t *testing.T) {
 		}
 
 		t.Run("bad input", func(t *testing.T) {
-			fieldErr("reason")(t, f.svc.Suspend(ctx, f.mod, f.dave.ID, 1, time.Time{}, " ", false))
-			fieldErr("days")(t, f.svc.Suspend(ctx, f.mod, f.dave.ID, -3, time.Time{}, "spam", false))
-			fieldErr("until")(t, f.svc.Suspend(ctx, f.mod, f.dave.ID, 0, f.now.Add(-time.Hour), "spam", false))
+			fieldErr("reason")(t, errOf(f.svc.Suspend(ctx, f.mod, f.dave.ID, 1, time.Time{}, why(" "), false)))
+			fieldErr("days")(t, errOf(f.svc.Suspend(ctx, f.mod, f.dave.ID, -3, time.Time{}, why("spam"), false)))
+			fieldErr("until")(t, errOf(f.svc.Suspend(ctx, f.mod, f.dave.ID, 0, f.now.Add(-time.Hour), why("spam"), false)))
 		})
 		t.Run("until a time", func(t *testing.T) {
 			until := f.now.Add(36 * time.Hour)
-			if err := f.svc.Suspend(ctx, f.mod, f.dave.ID, 0, until, "spam", false); err != nil {
+			if err := errOf(f.svc.Suspend(ctx, f.mod, f.dave.ID, 0, until, why("spam"), false)); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.reloadUser(t, f.dave.ID).SuspendedUntil; got == nil || !got.Equal(until) {
@@ -1269,7 +1270,7 @@ func TestSuspensionRules(t *testing.T) {
 
 		t.Run("unsuspend", func(t *testing.T) {
 			f.now = f.now.Add(time.Hour)
-			if err := f.svc.Unsuspend(ctx, f.mod, f.carol.ID, "apologised"); err != nil {
+			if err := errOf(f.svc.Unsuspend(ctx, f.mod, f.carol.ID, why("apologised"))); err != nil {
 				t.Fatal(err)
 			}
 			got := f.reloadUser(t, f.carol.ID)
@@ -1292,15 +1293,15 @@ func TestSuspensionRules(t *testing.T) {
 			}
 		})
 		t.Run("unsuspend a member who is not suspended", func(t *testing.T) {
-			asErr[*models.ConflictError](t, f.svc.Unsuspend(ctx, f.mod, f.bob.ID, "why not"))
+			asErr[*models.ConflictError](t, errOf(f.svc.Unsuspend(ctx, f.mod, f.bob.ID, why("why not"))))
 		})
 		t.Run("unsuspend by a member", func(t *testing.T) {
-			forbidCode("staff_only")(t, f.svc.Unsuspend(ctx, f.bob, f.dave.ID, "friends"))
+			forbidCode("staff_only")(t, errOf(f.svc.Unsuspend(ctx, f.bob, f.dave.ID, why("friends"))))
 		})
 
 		t.Run("suspension ends", func(t *testing.T) {
 			tp, _ := f.topic(t, f.author)
-			if err := f.svc.Suspend(ctx, f.mod, f.erin.ID, 2, time.Time{}, "vulgar", false); err != nil {
+			if err := errOf(f.svc.Suspend(ctx, f.mod, f.erin.ID, 2, time.Time{}, why("vulgar"), false)); err != nil {
 				t.Fatal(err)
 			}
 			end := f.now.AddDate(0, 0, 2)
@@ -1323,7 +1324,7 @@ func TestSuspensionRules(t *testing.T) {
 			if _, err := moderation.New(db, afterNow).Flag(ctx, u, f.reply(t, f.author, tp.ID, "flag me").ID, "spam", ""); err != nil {
 				t.Errorf("flag after the suspension ended: %v", err)
 			}
-			asErr[*models.ConflictError](t, moderation.New(db, afterNow).Unsuspend(ctx, f.mod, f.erin.ID, "ended anyway"))
+			asErr[*models.ConflictError](t, errOf(moderation.New(db, afterNow).Unsuspend(ctx, f.mod, f.erin.ID, why("ended anyway"))))
 		})
 	})
 }
@@ -1348,20 +1349,20 @@ func TestTopicActions(t *testing.T) {
 		}
 
 		t.Run("lock", func(t *testing.T) {
-			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, "going in circles", 0)
+			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, why("going in circles"), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !got.Locked {
 				t.Error("topic not locked")
 			}
-			if _, err := f.forum.Reply(ctx, f.dave, tp.ID, "one more thing", nil); !errors.Is(err, forum.ErrLocked) {
+			if _, err := f.forum.Reply(ctx, f.dave, tp.ID, "one more thing", nil); !errors.Is(err, policy.ErrLocked) {
 				t.Errorf("member reply to a locked topic: %v, want ErrLocked", err)
 			}
 			checkLog(t, "lock_topic", "going in circles")
 		})
 		t.Run("unlock", func(t *testing.T) {
-			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicUnlock, "cooled down", 0)
+			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicUnlock, why("cooled down"), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1374,7 +1375,7 @@ func TestTopicActions(t *testing.T) {
 			checkLog(t, "unlock_topic", "cooled down")
 		})
 		t.Run("pin", func(t *testing.T) {
-			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicPin, "frequently asked", 0)
+			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicPin, why("frequently asked"), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1384,7 +1385,7 @@ func TestTopicActions(t *testing.T) {
 			checkLog(t, "pin_topic", "frequently asked")
 		})
 		t.Run("unpin", func(t *testing.T) {
-			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicUnpin, "outdated", 0)
+			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicUnpin, why("outdated"), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1398,7 +1399,7 @@ func TestTopicActions(t *testing.T) {
 			if from.TopicCount != 1 || from.PostCount != 4 || to.TopicCount != 0 || to.PostCount != 0 {
 				t.Fatalf("counters before moving: %d/%d and %d/%d, want 1/4 and 0/0", from.TopicCount, from.PostCount, to.TopicCount, to.PostCount)
 			}
-			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, "belongs in announcements", f.cat2.ID)
+			got, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, why("belongs in announcements"), f.cat2.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1416,26 +1417,26 @@ func TestTopicActions(t *testing.T) {
 			}
 		})
 		t.Run("unknown category", func(t *testing.T) {
-			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, "elsewhere", 424242)
+			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, why("elsewhere"), 424242)
 			fieldErr("category_id")(t, err)
 			if got := f.topicRow(t, tp.ID).CategoryID; got != f.cat2.ID {
 				t.Errorf("category after a refused move = %d, want %d", got, f.cat2.ID)
 			}
 		})
 		t.Run("no reason", func(t *testing.T) {
-			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, "  ", 0)
+			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, why("  "), 0)
 			fieldErr("reason")(t, err)
 		})
 		t.Run("unknown action", func(t *testing.T) {
-			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, "archive", "tidy", 0)
+			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, "archive", why("tidy"), 0)
 			fieldErr("action")(t, err)
 		})
 		t.Run("member", func(t *testing.T) {
-			_, err := f.svc.TopicAction(ctx, f.bob, tp.ID, moderation.TopicLock, "mine", 0)
+			_, err := f.svc.TopicAction(ctx, f.bob, tp.ID, moderation.TopicLock, why("mine"), 0)
 			forbidCode("staff_only")(t, err)
 		})
 		t.Run("missing topic", func(t *testing.T) {
-			if _, err := f.svc.TopicAction(ctx, f.mod, 999999, moderation.TopicLock, "x", 0); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.svc.TopicAction(ctx, f.mod, 999999, moderation.TopicLock, why("x"), 0); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("err = %v, want ErrNotFound", err)
 			}
 		})
@@ -1482,25 +1483,25 @@ func TestCategoryCountersFollowModeration(t *testing.T) {
 			name string
 			do   func() error
 		}{
-			{"removing a reply", func() error { return f.svc.RemovePost(ctx, f.mod, r1.ID, "spam") }},
+			{"removing a reply", func() error { return errOf(f.svc.RemovePost(ctx, f.mod, r1.ID, why("spam"))) }},
 			{"moving the topic", func() error {
-				_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, "elsewhere", f.cat2.ID)
+				_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, why("elsewhere"), f.cat2.ID)
 				return err
 			}},
-			{"restoring the reply", func() error { return f.svc.RestorePost(ctx, f.mod, r1.ID, "appeal") }},
-			{"removing the topic", func() error { return f.svc.RemovePost(ctx, f.mod, first.ID, "spam") }},
+			{"restoring the reply", func() error { return errOf(f.svc.RestorePost(ctx, f.mod, r1.ID, why("appeal"))) }},
+			{"removing the topic", func() error { return errOf(f.svc.RemovePost(ctx, f.mod, first.ID, why("spam"))) }},
 			{"moving the removed topic back", func() error {
-				_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, "back", f.cat.ID)
+				_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicMove, why("back"), f.cat.ID)
 				return err
 			}},
-			{"restoring the topic", func() error { return f.svc.RestorePost(ctx, f.mod, first.ID, "appeal") }},
+			{"restoring the topic", func() error { return errOf(f.svc.RestorePost(ctx, f.mod, first.ID, why("appeal"))) }},
 			{"removing a reply by resolution", func() error {
 				for _, u := range []*models.User{f.dave, f.erin} {
 					if _, err := f.svc.Flag(ctx, u, r1.ID, "spam", ""); err != nil {
 						return err
 					}
 				}
-				_, err := f.svc.Resolve(ctx, f.mod, r1.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: "spam"})
+				_, err := f.svc.Resolve(ctx, f.mod, r1.ID, moderation.Resolution{Action: moderation.ActionRemove, Reason: why("spam")})
 				return err
 			}},
 		}
@@ -1525,7 +1526,7 @@ func TestQueueHealth(t *testing.T) {
 		}
 		health := func(t *testing.T) *moderation.Health {
 			t.Helper()
-			h, err := f.svc.QueueHealth(ctx)
+			h, err := f.svc.QueueHealth(ctx, f.mod)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1550,7 +1551,7 @@ func TestQueueHealth(t *testing.T) {
 		resolve := func(mod *models.User, p *models.Post, after time.Duration, action string) {
 			t.Helper()
 			f.now = start.Add(after)
-			if _, err := f.svc.Resolve(ctx, mod, p.ID, moderation.Resolution{Action: action, Reason: "off_topic"}); err != nil {
+			if _, err := f.svc.Resolve(ctx, mod, p.ID, moderation.Resolution{Action: action, Reason: why("off_topic")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -1607,9 +1608,13 @@ func TestDryRun(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				got, err := f.svc.DryRun(ctx, f.admin, c.threshold)
+				r, err := f.svc.DryRun(ctx, f.admin, c.threshold)
 				if err != nil {
 					t.Fatal(err)
+				}
+				got := r.PostIDs
+				if len(r.Posts) != len(got) {
+					t.Errorf("DryRun(%d) loaded %d posts for %d ids", c.threshold, len(r.Posts), len(got))
 				}
 				if fmt.Sprint(got) != fmt.Sprint(c.want) && !(len(got) == 0 && len(c.want) == 0) {
 					t.Errorf("DryRun(%d) = %v, want %v", c.threshold, got, c.want)
@@ -1623,14 +1628,14 @@ func TestDryRun(t *testing.T) {
 			if err := f.svc.Retract(ctx, f.bob, fl.ID); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := f.svc.DryRun(ctx, f.admin, 3); err != nil || len(got) != 0 {
+			if got, err := f.svc.DryRun(ctx, f.admin, 3); err != nil || len(got.PostIDs) != 0 {
 				t.Errorf("DryRun(3) after retracting = %v, %v; want none", got, err)
 			}
 		})
 		t.Run("flags older than 30 days do not count", func(t *testing.T) {
 			f.flag(t, f.carol, p.ID, "off_topic")
 			f.now = start.AddDate(0, 0, 31)
-			if got, err := f.svc.DryRun(ctx, f.admin, 3); err != nil || len(got) != 0 {
+			if got, err := f.svc.DryRun(ctx, f.admin, 3); err != nil || len(got.PostIDs) != 0 {
 				t.Errorf("DryRun(3) a month later = %v, %v; want none", got, err)
 			}
 		})
@@ -1713,11 +1718,11 @@ func TestSecondResolutionNamesTheFirst(t *testing.T) {
 			r         moderation.Resolution
 		}{
 			{"dismiss", false, moderation.Resolution{Action: moderation.ActionDismiss}},
-			{"edit", false, moderation.Resolution{Action: moderation.ActionEdit, Reason: "vulgar", Body: "[edited]"}},
-			{"remove a reply", false, moderation.Resolution{Action: moderation.ActionRemove, Reason: "spam"}},
-			{"remove a first post", true, moderation.Resolution{Action: moderation.ActionRemove, Reason: "spam"}},
-			{"suspend", false, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "spam", SuspendDays: 1}},
-			{"suspend keeping the post", false, moderation.Resolution{Action: moderation.ActionSuspend, Reason: "spam", SuspendDays: 1, KeepPost: true}},
+			{"edit", false, moderation.Resolution{Action: moderation.ActionEdit, Reason: why("vulgar"), Body: "[edited]"}},
+			{"remove a reply", false, moderation.Resolution{Action: moderation.ActionRemove, Reason: why("spam")}},
+			{"remove a first post", true, moderation.Resolution{Action: moderation.ActionRemove, Reason: why("spam")}},
+			{"suspend", false, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("spam"), SuspendDays: 1}},
+			{"suspend keeping the post", false, moderation.Resolution{Action: moderation.ActionSuspend, Reason: why("spam"), SuspendDays: 1, KeepPost: true}},
 		}
 		for i, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -1744,3 +1749,9 @@ func TestSecondResolutionNamesTheFirst(t *testing.T) {
 		}
 	})
 }
+
+// why is a moderator's reason in the plain string form.
+func why(s string) moderation.Reason { return moderation.ParseReason(s) }
+
+// errOf keeps only the error of a call that returns a value too.
+func errOf[T any](_ T, err error) error { return err }

@@ -7,11 +7,12 @@ import (
 	"unicode/utf8"
 
 	"agora/models"
+	"agora/policy"
 )
 
 // AddNote stores a staff-only note about a member.
 func (s *Service) AddNote(ctx context.Context, mod *models.User, userID int64, body string) (*models.UserNote, error) {
-	if err := requireStaff(mod); err != nil {
+	if err := policy.Staff(mod); err != nil {
 		return nil, err
 	}
 	body = strings.TrimSpace(body)
@@ -35,11 +36,15 @@ type Dossier struct {
 	FlagsGiven    int                `json:"flags_given"`
 	FlagsReceived int                `json:"flags_received"`
 	History       AuthorHistory      `json:"history"`
+	// NoteAuthors and Topics are the notes' authors and the recent posts'
+	// topics, by id.
+	NoteAuthors map[int64]*models.User  `json:"-"`
+	Topics      map[int64]*models.Topic `json:"-"`
 }
 
 // MemberDossier loads a member's notes, recent posts and flag counts for staff.
 func (s *Service) MemberDossier(ctx context.Context, mod *models.User, userID int64) (*Dossier, error) {
-	if err := requireStaff(mod); err != nil {
+	if err := policy.Staff(mod); err != nil {
 		return nil, err
 	}
 	d := &Dossier{}
@@ -59,5 +64,19 @@ func (s *Service) MemberDossier(ctx context.Context, mod *models.User, userID in
 	}
 	d.FlagsGiven, d.History = int(given), hist[userID]
 	d.FlagsReceived = d.History.FlagsAgainst
+	authorIDs := make([]int64, len(d.Notes))
+	for i, n := range d.Notes {
+		authorIDs[i] = n.AuthorID
+	}
+	if d.NoteAuthors, err = models.UsersByIDs(ctx, s.DB, authorIDs); err != nil {
+		return nil, err
+	}
+	topicIDs := make([]int64, len(d.RecentPosts))
+	for i, p := range d.RecentPosts {
+		topicIDs[i] = p.TopicID
+	}
+	if d.Topics, err = models.TopicsByIDs(ctx, s.DB, topicIDs); err != nil {
+		return nil, err
+	}
 	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/models"
+	"agora/policy"
 )
 
 // QueueFilter selects queue entries.
@@ -36,16 +37,18 @@ type AuthorHistory struct {
 
 // QueueEntry is one flagged post with every flag on it.
 type QueueEntry struct {
-	Post      *models.Post   `json:"post"`
-	Topic     *models.Topic  `json:"topic"`
-	Context   []*models.Post `json:"context"` // up to three posts before it
-	Author    *models.User   `json:"author"`
-	History   AuthorHistory  `json:"author_history"`
-	Flags     []*FlagView    `json:"flags"`
-	Weight    int            `json:"weight"`
-	Threshold int            `json:"threshold"`
-	Severe    bool           `json:"severe"`
-	Oldest    time.Time      `json:"oldest_flag_at"`
+	Post    *models.Post   `json:"post"`
+	Topic   *models.Topic  `json:"topic"`
+	Context []*models.Post `json:"context"` // up to three posts before it
+	// ContextAuthors are the context posts' authors by id.
+	ContextAuthors map[int64]*models.User `json:"-"`
+	Author         *models.User           `json:"author"`
+	History        AuthorHistory          `json:"author_history"`
+	Flags          []*FlagView            `json:"flags"`
+	Weight         int                    `json:"weight"`
+	Threshold      int                    `json:"threshold"`
+	Severe         bool                   `json:"severe"`
+	Oldest         time.Time              `json:"oldest_flag_at"`
 }
 
 type queueRow struct {
@@ -60,7 +63,7 @@ type queueRow struct {
 // severe reasons, then posts already hidden, then weight, then age.
 // Its cost is a fixed number of queries whatever the page holds.
 func (s *Service) Queue(ctx context.Context, mod *models.User, f QueueFilter) ([]*QueueEntry, int, error) {
-	if err := requireStaff(mod); err != nil {
+	if err := policy.Staff(mod); err != nil {
 		return nil, 0, err
 	}
 	statuses := []string{models.FlagOpen}
@@ -75,10 +78,10 @@ func (s *Service) Queue(ctx context.Context, mod *models.User, f QueueFilter) ([
 	if len(statuses) == 1 {
 		base.Where("f.status = ?", statuses[0])
 	} else {
-		base.Where("f.status IN (?)", bun.In(statuses))
+		base.Where("f.status IN (?)", bun.List(statuses))
 	}
 	if f.Reason != "" {
-		base.Where("f.post_id IN (SELECT post_id FROM flags WHERE reason = ? AND status IN (?))", f.Reason, bun.In(statuses))
+		base.Where("f.post_id IN (SELECT post_id FROM flags WHERE reason = ? AND status IN (?))", f.Reason, bun.List(statuses))
 	}
 	if f.CategoryID != 0 {
 		base.Join("JOIN posts AS p ON p.id = f.post_id").Join("JOIN topics AS t ON t.id = p.topic_id").
@@ -90,7 +93,7 @@ func (s *Service) Queue(ctx context.Context, mod *models.User, f QueueFilter) ([
 	}
 	var rows []queueRow
 	q := base.ColumnExpr("f.post_id").ColumnExpr("SUM(f.weight) AS weight").
-		ColumnExpr("MAX(CASE WHEN f.reason IN ('violence', 'malware') THEN 1 ELSE 0 END) AS severe").
+		ColumnExpr("MAX(CASE WHEN f.reason IN (?) THEN 1 ELSE 0 END) AS severe", bun.List(severeCodes())).
 		ColumnExpr("MAX(CASE WHEN f.post_id IN (SELECT id FROM posts WHERE hidden_at IS NOT NULL) THEN 1 ELSE 0 END) AS hidden").
 		ColumnExpr("MIN(f.created_at) AS oldest").GroupExpr("f.post_id")
 	if f.Resolved {
@@ -134,26 +137,21 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	if err != nil {
 		return nil, err
 	}
-	var topics []*models.Topic
-	if err := s.DB.NewSelect().Model(&topics).Where("id IN (?)", bun.In(topicIDs)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("load queue topics: %w", err)
+	topicByID, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
+	if err != nil {
+		return nil, err
 	}
-	topicByID := map[int64]*models.Topic{}
 	catIDs := []int64{}
-	for _, t := range topics {
-		topicByID[t.ID] = t
+	for _, t := range topicByID {
 		catIDs = append(catIDs, t.CategoryID)
 	}
 	var cats []*models.Category
-	if err := s.DB.NewSelect().Model(&cats).Where("id IN (?)", bun.In(catIDs)).Scan(ctx); err != nil {
+	if err := s.DB.NewSelect().Model(&cats).Where("id IN (?)", bun.List(catIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load queue categories: %w", err)
 	}
-	thresholdOf := map[int64]int{}
+	catByID := map[int64]*models.Category{}
 	for _, c := range cats {
-		thresholdOf[c.ID] = DefaultThreshold
-		if c.FlagThreshold != nil && *c.FlagThreshold > 0 {
-			thresholdOf[c.ID] = *c.FlagThreshold
-		}
+		catByID[c.ID] = c
 	}
 	// Context: the three posts before each flagged one, in one query.
 	var ctxPosts []*models.Post
@@ -167,6 +165,14 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	if err := cq.Order("post_number").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load queue context: %w", err)
 	}
+	ctxAuthorIDs := make([]int64, len(ctxPosts))
+	for i, p := range ctxPosts {
+		ctxAuthorIDs[i] = p.UserID
+	}
+	ctxAuthors, err := models.UsersByIDs(ctx, s.DB, ctxAuthorIDs)
+	if err != nil {
+		return nil, err
+	}
 	history, err := s.histories(ctx, userIDs)
 	if err != nil {
 		return nil, err
@@ -179,13 +185,14 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 		}
 		t := topicByID[p.TopicID]
 		e := &QueueEntry{Post: p, Topic: t, Author: users[p.UserID], History: history[p.UserID], Weight: r.Weight,
-			Severe: r.Severe == 1, Oldest: r.Oldest}
+			Severe: r.Severe == 1, Oldest: r.Oldest, ContextAuthors: map[int64]*models.User{}}
 		if t != nil {
-			e.Threshold = thresholdOf[t.CategoryID]
+			e.Threshold = Threshold(catByID[t.CategoryID])
 		}
 		for _, cp := range ctxPosts {
 			if cp.TopicID == p.TopicID && cp.PostNumber < p.PostNumber && cp.PostNumber >= p.PostNumber-3 {
 				e.Context = append(e.Context, cp)
+				e.ContextAuthors[cp.UserID] = ctxAuthors[cp.UserID]
 			}
 		}
 		for _, fl := range flags {
@@ -214,15 +221,15 @@ func (s *Service) histories(ctx context.Context, userIDs []int64) (map[int64]Aut
 	}
 	var removals, suspensions, flagged []count
 	if err := s.DB.NewSelect().TableExpr("posts").ColumnExpr("user_id, count(*) AS n").Where("removed_at IS NOT NULL").
-		Where("user_id IN (?)", bun.In(userIDs)).GroupExpr("user_id").Scan(ctx, &removals); err != nil {
+		Where("user_id IN (?)", bun.List(userIDs)).GroupExpr("user_id").Scan(ctx, &removals); err != nil {
 		return nil, fmt.Errorf("count removals: %w", err)
 	}
 	if err := s.DB.NewSelect().TableExpr("suspensions").ColumnExpr("user_id, count(*) AS n").
-		Where("user_id IN (?)", bun.In(userIDs)).GroupExpr("user_id").Scan(ctx, &suspensions); err != nil {
+		Where("user_id IN (?)", bun.List(userIDs)).GroupExpr("user_id").Scan(ctx, &suspensions); err != nil {
 		return nil, fmt.Errorf("count suspensions: %w", err)
 	}
 	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("post_user_id AS user_id, count(*) AS n").
-		Where("post_user_id IN (?)", bun.In(userIDs)).GroupExpr("post_user_id").Scan(ctx, &flagged); err != nil {
+		Where("post_user_id IN (?)", bun.List(userIDs)).GroupExpr("post_user_id").Scan(ctx, &flagged); err != nil {
 		return nil, fmt.Errorf("count flags received: %w", err)
 	}
 	for _, c := range removals {
@@ -251,9 +258,20 @@ type Health struct {
 	ActionsByMod      map[string]int `json:"actions_per_moderator_7d"`
 }
 
+// OpenEntries counts the queue's open entries, for the staff's header.
+func (s *Service) OpenEntries(ctx context.Context, mod *models.User) (int, error) {
+	if err := policy.Staff(mod); err != nil {
+		return 0, err
+	}
+	return models.OpenQueueSize(ctx, s.DB)
+}
+
 // QueueHealth reports open entries, the oldest wait, the median time from
 // first flag to resolution over seven days, and actions per moderator.
-func (s *Service) QueueHealth(ctx context.Context) (*Health, error) {
+func (s *Service) QueueHealth(ctx context.Context, mod *models.User) (*Health, error) {
+	if err := policy.Staff(mod); err != nil {
+		return nil, err
+	}
 	h := &Health{ActionsByMod: map[string]int{}}
 	now := s.now()
 	var open struct {
@@ -270,7 +288,7 @@ func (s *Service) QueueHealth(ctx context.Context) (*Health, error) {
 		Resolved time.Time `bun:"resolved"`
 	}
 	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("MIN(created_at) AS first, MIN(resolved_at) AS resolved").
-		Where("status IN (?)", bun.In([]string{models.FlagAgreed, models.FlagDisagreed})).
+		Where("status IN (?)", bun.List([]string{models.FlagAgreed, models.FlagDisagreed})).
 		Where("resolved_at > ?", now.AddDate(0, 0, -7)).GroupExpr("post_id").Scan(ctx, &spans); err != nil {
 		return nil, fmt.Errorf("queue times: %w", err)
 	}
@@ -298,15 +316,41 @@ func (s *Service) QueueHealth(ctx context.Context) (*Health, error) {
 	return h, nil
 }
 
+// DryRunResult is what a flag threshold would have hidden in the last 30 days.
+type DryRunResult struct {
+	Threshold int
+	PostIDs   []int64
+	// Posts are the first 50 of them with their topics, in id order.
+	Posts  []*models.Post
+	Topics map[int64]*models.Topic
+}
+
 // DryRun lists the posts of the last 30 days whose flags (retracted ones
 // aside) would have reached threshold: what a new threshold would hide.
-func (s *Service) DryRun(ctx context.Context, mod *models.User, threshold int) ([]int64, error) {
-	if err := requireStaff(mod); err != nil {
+func (s *Service) DryRun(ctx context.Context, mod *models.User, threshold int) (*DryRunResult, error) {
+	if err := policy.Staff(mod); err != nil {
 		return nil, err
 	}
-	var ids []int64
+	if threshold < 1 {
+		return nil, &models.ValidationError{Fields: map[string]string{"threshold": "give a positive whole number"}}
+	}
+	r := &DryRunResult{Threshold: threshold, PostIDs: []int64{}}
 	err := s.DB.NewSelect().TableExpr("flags").Column("post_id").Where("status <> ?", models.FlagRetracted).
 		Where("created_at > ?", s.now().AddDate(0, 0, -30)).GroupExpr("post_id").
-		Having("SUM(weight) >= ?", threshold).OrderExpr("post_id").Scan(ctx, &ids)
-	return ids, err
+		Having("SUM(weight) >= ?", threshold).OrderExpr("post_id").Scan(ctx, &r.PostIDs)
+	if err != nil {
+		return nil, fmt.Errorf("dry run: %w", err)
+	}
+	first := r.PostIDs[:min(len(r.PostIDs), 50)]
+	posts, topics, err := models.PostsWithTopics(ctx, s.DB, first)
+	if err != nil {
+		return nil, err
+	}
+	r.Topics = topics
+	for _, id := range first {
+		if p := posts[id]; p != nil && topics[p.TopicID] != nil {
+			r.Posts = append(r.Posts, p)
+		}
+	}
+	return r, nil
 }

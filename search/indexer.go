@@ -133,27 +133,27 @@ func affectedPosts(ctx context.Context, db bun.IDB, rows []*models.OutboxEntry) 
 	var ids, topics, cats []int64
 	for _, r := range rows {
 		switch r.Entity {
-		case "post":
+		case models.OutboxPost:
 			if !seen[r.EntityID] {
 				seen[r.EntityID] = true
 				ids = append(ids, r.EntityID)
 			}
-		case "topic":
+		case models.OutboxTopic:
 			topics = append(topics, r.EntityID)
-		case "category":
+		case models.OutboxCategory:
 			cats = append(cats, r.EntityID)
 		}
 	}
 	var more []int64
 	if len(topics) > 0 {
-		if err := db.NewSelect().Model((*models.Post)(nil)).Column("id").Where("topic_id IN (?)", bun.In(topics)).Scan(ctx, &more); err != nil {
+		if err := db.NewSelect().Model((*models.Post)(nil)).Column("id").Where("topic_id IN (?)", bun.List(topics)).Scan(ctx, &more); err != nil {
 			return nil, fmt.Errorf("posts of topics: %w", err)
 		}
 	}
 	if len(cats) > 0 {
 		var inCats []int64
 		if err := db.NewSelect().Model((*models.Post)(nil)).Column("id").
-			Where("topic_id IN (SELECT id FROM topics WHERE category_id IN (?))", bun.In(cats)).Scan(ctx, &inCats); err != nil {
+			Where("topic_id IN (SELECT id FROM topics WHERE category_id IN (?))", bun.List(cats)).Scan(ctx, &inCats); err != nil {
 			return nil, fmt.Errorf("posts of categories: %w", err)
 		}
 		more = append(more, inCats...)
@@ -175,7 +175,7 @@ func LoadDocs(ctx context.Context, db bun.IDB, postIDs []int64) ([]*Doc, []int64
 	for start := 0; start < len(postIDs); start += batchSize {
 		chunk := postIDs[start:min(len(postIDs), start+batchSize)]
 		var posts []*models.Post
-		if err := db.NewSelect().Model(&posts).Column(postColumns...).Where("id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&posts).Column(postColumns...).Where("id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, nil, fmt.Errorf("load posts to index: %w", err)
 		}
 		found := map[int64]bool{}
@@ -212,7 +212,7 @@ func docsFor(ctx context.Context, db bun.IDB, posts []*models.Post, cats map[int
 	}
 	var topics []*models.Topic
 	if err := db.NewSelect().Model(&topics).Column("id", "category_id", "title", "solved_post_id", "removed_at").
-		Where("id IN (?)", bun.In(topicIDs)).Scan(ctx); err != nil {
+		Where("id IN (?)", bun.List(topicIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load topics to index: %w", err)
 	}
 	topicByID := make(map[int64]*models.Topic, len(topics))
@@ -220,7 +220,7 @@ func docsFor(ctx context.Context, db bun.IDB, posts []*models.Post, cats map[int
 		topicByID[t.ID] = t
 	}
 	var users []*models.User
-	if err := db.NewSelect().Model(&users).Column("id", "username").Where("id IN (?)", bun.In(userIDs)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&users).Column("id", "username").Where("id IN (?)", bun.List(userIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load authors to index: %w", err)
 	}
 	names := make(map[int64]string, len(users))

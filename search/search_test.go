@@ -209,7 +209,7 @@ func TestRanking(t *testing.T) {
 		sTopic, _ := f.topic(t, f.alice, f.general, "Credentials expire every week", "What should I do about it?")
 		plain := f.reply(t, f.bob, sTopic.ID, "Rotate the signing secret in the settings.")
 		answer := f.reply(t, f.carol, sTopic.ID, "Rotate the signing secret in the settings.")
-		if _, err := f.forum.SetSolution(context.Background(), f.alice, sTopic.ID, answer.ID); err != nil {
+		if _, _, err := f.forum.SetSolution(context.Background(), f.alice, sTopic.ID, answer.ID); err != nil {
 			t.Fatal(err)
 		}
 		f.catchUp(t)
@@ -273,7 +273,7 @@ func TestQueries(t *testing.T) {
 		b := f.reply(t, f.bob, invTopic.ID, "Invoices live under Billing, then History.")
 		f.now = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 		_, c := f.topic(t, f.bob, f.billing, "Duplicate charges on my card", "Two invoices for one month, both paid.")
-		if _, err := f.forum.SetSolution(ctx, f.alice, invTopic.ID, b.ID); err != nil {
+		if _, _, err := f.forum.SetSolution(ctx, f.alice, invTopic.ID, b.ID); err != nil {
 			t.Fatal(err)
 		}
 		for _, like := range []struct {
@@ -462,13 +462,13 @@ func TestVisibility(t *testing.T) {
 		archived, archivedFirst := f.topic(t, f.bob, oldNews, "Zebracorn archive material here", "An old zebracorn story.")
 		archivedReply := f.reply(t, f.alice, archived.ID, "An old zebracorn answer.")
 
-		if err := f.mod.RemovePost(ctx, f.mia, removed.ID, "spam"); err != nil {
+		if err := errOf(f.mod.RemovePost(ctx, f.mia, removed.ID, why("spam"))); err != nil {
 			t.Fatal(err)
 		}
 		if res, err := f.mod.Flag(ctx, f.mia, hidden.ID, "spam", ""); err != nil || !res.Hidden {
 			t.Fatalf("moderator flag: %+v, %v; want the post hidden", res, err)
 		}
-		if err := f.mod.RemovePost(ctx, f.mia, goneFirst.ID, "spam"); err != nil { // removes the topic
+		if err := errOf(f.mod.RemovePost(ctx, f.mia, goneFirst.ID, why("spam"))); err != nil { // removes the topic
 			t.Fatal(err)
 		}
 		f.catchUp(t)
@@ -549,7 +549,7 @@ func TestUpdatesFollowTheOutbox(t *testing.T) {
 			wantPosts(t, f.find(t, "kumquat", member), "kumquat", nil...)
 		})
 		t.Run("moderator edit", func(t *testing.T) {
-			if err := f.mod.EditPost(ctx, f.mia, reply.ID, "Mango exports work for me with guava enabled.", "wrong fruit", false); err != nil {
+			if err := errOf(f.mod.EditPost(ctx, f.mia, reply.ID, "Mango exports work for me with guava enabled.", why("wrong fruit"), false)); err != nil {
 				t.Fatal(err)
 			}
 			f.catchUp(t)
@@ -557,7 +557,7 @@ func TestUpdatesFollowTheOutbox(t *testing.T) {
 			wantPosts(t, f.find(t, "papaya", member), "papaya", nil...)
 		})
 		t.Run("move", func(t *testing.T) {
-			if _, err := f.mod.TopicAction(ctx, f.mia, tp.ID, moderation.TopicMove, "belongs in billing", f.billing.ID); err != nil {
+			if _, err := f.mod.TopicAction(ctx, f.mia, tp.ID, moderation.TopicMove, why("belongs in billing"), f.billing.ID); err != nil {
 				t.Fatal(err)
 			}
 			wantPosts(t, f.find(t, "mango #general", member), "mango #general before CatchUp", both...)
@@ -574,7 +574,7 @@ func TestUpdatesFollowTheOutbox(t *testing.T) {
 			wantPosts(t, f.find(t, "mango #billing", member), "mango #billing", nil...)
 		})
 		t.Run("solution", func(t *testing.T) {
-			if _, err := f.forum.SetSolution(ctx, f.alice, tp.ID, reply.ID); err != nil {
+			if _, _, err := f.forum.SetSolution(ctx, f.alice, tp.ID, reply.ID); err != nil {
 				t.Fatal(err)
 			}
 			f.catchUp(t)
@@ -582,21 +582,21 @@ func TestUpdatesFollowTheOutbox(t *testing.T) {
 			wantPosts(t, f.find(t, "mango status:unsolved", member), "mango status:unsolved", nil...)
 		})
 		t.Run("removal and restore", func(t *testing.T) {
-			if err := f.mod.RemovePost(ctx, f.mia, reply.ID, "spam"); err != nil {
+			if err := errOf(f.mod.RemovePost(ctx, f.mia, reply.ID, why("spam"))); err != nil {
 				t.Fatal(err)
 			}
 			wantPosts(t, f.find(t, "guava", member), "guava before CatchUp", reply)
 			f.catchUp(t)
 			wantPosts(t, f.find(t, "guava", member), "guava after removal", nil...)
 			wantPosts(t, f.find(t, "guava", staffAll), "guava for staff", reply)
-			if err := f.mod.RestorePost(ctx, f.mia, reply.ID, "flagged by mistake"); err != nil {
+			if err := errOf(f.mod.RestorePost(ctx, f.mia, reply.ID, why("flagged by mistake"))); err != nil {
 				t.Fatal(err)
 			}
 			f.catchUp(t)
 			wantPosts(t, f.find(t, "guava", member), "guava after restore", reply)
 		})
 		t.Run("topic removal reaches its replies", func(t *testing.T) {
-			if err := f.mod.RemovePost(ctx, f.mia, first.ID, "spam"); err != nil {
+			if err := errOf(f.mod.RemovePost(ctx, f.mia, first.ID, why("spam"))); err != nil {
 				t.Fatal(err)
 			}
 			f.catchUp(t)
@@ -822,7 +822,7 @@ func TestRebuild(t *testing.T) {
 		tp, first := f.topic(t, f.alice, f.general, "Rebuild test topic title", "Walrus facts, part one.")
 		second := f.reply(t, f.bob, tp.ID, "Walrus facts, part two.")
 		removed := f.reply(t, f.carol, tp.ID, "Walrus facts, removed.")
-		if err := f.mod.RemovePost(ctx, f.mia, removed.ID, "spam"); err != nil {
+		if err := errOf(f.mod.RemovePost(ctx, f.mia, removed.ID, why("spam"))); err != nil {
 			t.Fatal(err)
 		}
 		// No CatchUp: the rebuild alone must find everything.
@@ -1309,7 +1309,7 @@ func TestCatchUpWaitsForSlowCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := models.Enqueue(ctx, rolled, "post", first.ID, "upsert", f.now); err != nil {
+	if err := models.Reindex(ctx, rolled, models.OutboxPost, first.ID, f.now); err != nil {
 		t.Fatal(err)
 	}
 	rolled.Rollback()
@@ -1329,3 +1329,9 @@ func TestCatchUpWaitsForSlowCommits(t *testing.T) {
 	wantCursorAtEnd(t, db, f.ix)
 	wantAllProcessed(t, db)
 }
+
+// why is a moderator's reason in the plain string form.
+func why(s string) moderation.Reason { return moderation.ParseReason(s) }
+
+// errOf keeps only the error of a call that returns a value too.
+func errOf[T any](_ T, err error) error { return err }

@@ -217,7 +217,7 @@ func writeDemoTopic(ctx context.Context, tx bun.Tx, now time.Time, dt demoTopic,
 			liker.LikesGiven++
 			u.LikesReceived++
 		}
-		if err := models.Enqueue(ctx, tx, "post", p.ID, "upsert", times[i]); err != nil {
+		if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, times[i]); err != nil {
 			return 0, err
 		}
 	}

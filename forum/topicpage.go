@@ -4,15 +4,17 @@ import (
 	"context"
 
 	"agora/models"
+	"agora/policy"
 )
 
-// PostView is a post as one viewer sees it.
-type PostView struct {
+// PostForViewer is a post as one viewer sees it.
+type PostForViewer struct {
 	*models.Post
 	Author     *models.User
 	Liked      bool // the viewer likes it
 	IsSolution bool
-	CanEdit    bool
+	CanEdit    bool         // policy.Edit
+	OpenFlag   *models.Flag // the viewer's open flag on it
 	// Notice replaces the content when the viewer may not see it (removed or
 	// hidden pending review); Body and HTML are then empty.
 	Notice string
@@ -20,12 +22,12 @@ type PostView struct {
 	Hidden bool
 }
 
-// TopicView is one page of a topic.
-type TopicView struct {
+// TopicPage is one page of a topic for one viewer.
+type TopicPage struct {
 	Topic    *models.Topic
 	Category *models.Category
-	Posts    []*PostView
-	Solution *PostView // the best answer, shown under the question
+	Posts    []*PostForViewer
+	Solution *PostForViewer // the best answer, shown under the question
 	Page     int
 	Pages    int
 }
@@ -35,8 +37,8 @@ const RemovedNotice = "This post was removed by a moderator for violating the co
 
 // TopicPage loads page (from 1) of a topic for viewer (nil: a guest) with a
 // fixed number of queries, whatever the page holds.
-func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID int64, page int) (*TopicView, error) {
-	t, err := visibleTopic(ctx, s.DB, viewer, topicID)
+func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID int64, page int) (*TopicPage, error) {
+	t, err := s.Topic(ctx, viewer, topicID)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +86,14 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 	if err != nil {
 		return nil, err
 	}
-	v := &TopicView{Topic: t, Category: cat, Page: page, Pages: pages}
+	flags, err := models.OpenFlagsBy(ctx, s.DB, viewerID, ids)
+	if err != nil {
+		return nil, err
+	}
+	v := &TopicPage{Topic: t, Category: cat, Page: page, Pages: pages}
 	for _, p := range posts {
-		pv := s.postView(viewer, p, authors[p.UserID], liked[p.ID], t)
+		pv := s.forViewer(viewer, t, p, authors[p.UserID], liked[p.ID])
+		pv.OpenFlag = flags[p.ID]
 		if t.SolvedPostID != nil && p.ID == *t.SolvedPostID {
 			v.Solution = pv
 			if p.PostNumber < from || p.PostNumber >= from+PerPage {
@@ -110,30 +117,60 @@ func containsPost(posts []*models.Post, id int64) bool {
 	return false
 }
 
-// postView applies the visibility rules for viewer to one post.
-func (s *Service) postView(viewer *models.User, p *models.Post, author *models.User, liked bool, t *models.Topic) *PostView {
-	pv := &PostView{Post: p, Author: author, Liked: liked, IsSolution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID}
-	staff := viewer.IsStaff()
-	own := viewer != nil && viewer.ID == p.UserID
-	switch {
-	case p.RemovedAt != nil && !staff:
-		cp := *p
-		cp.Body, cp.HTML = "", ""
-		pv.Post = &cp
+// PendingNotice is what readers see instead of a post hidden pending review.
+const PendingNotice = "This post was flagged by the community and is hidden pending review"
+
+// forViewer applies the visibility rules (policy.PostContent) for viewer to one post.
+func (s *Service) forViewer(viewer *models.User, t *models.Topic, p *models.Post, author *models.User, liked bool) *PostForViewer {
+	pv := &PostForViewer{Post: p, Author: author, Liked: liked, IsSolution: t.SolvedPostID != nil && *t.SolvedPostID == p.ID}
+	switch policy.PostContent(viewer, p) {
+	case policy.Removed:
 		pv.Notice = RemovedNotice
 		if p.RemovedReason != "" {
 			pv.Notice += " (" + p.RemovedReason + ")"
 		}
-		return pv
-	case p.HiddenAt != nil && !staff && !own:
+	case policy.Pending:
+		pv.Notice = PendingNotice
+	case policy.ShownToYou:
+		pv.Hidden = true
+	}
+	if pv.Notice != "" {
 		cp := *p
 		cp.Body, cp.HTML = "", ""
 		pv.Post = &cp
-		pv.Notice = "This post was flagged by the community and is hidden pending review"
 		return pv
-	case p.HiddenAt != nil || p.RemovedAt != nil:
-		pv.Hidden = true
 	}
-	pv.CanEdit = s.canEdit(viewer, p) == nil
+	pv.CanEdit = policy.Edit(viewer, t, p, s.now()) == nil
 	return pv
+}
+
+// Answering is a post a reply may answer or quote, with its author's
+// username ("" for a former member).
+type Answering struct {
+	Post     *models.Post
+	Username string
+}
+
+// QuoteTarget returns the post of topic t that viewer's reply may answer
+// and quote (policy.Quote), or nil when it may not (the page then ignores it).
+func (s *Service) QuoteTarget(ctx context.Context, viewer *models.User, t *models.Topic, postID int64) (*Answering, error) {
+	p, err := models.PostByID(ctx, s.DB, postID)
+	if models.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !policy.Quote(viewer, t, p, s.now()) {
+		return nil, nil
+	}
+	a := &Answering{Post: p}
+	u, err := models.UserByID(ctx, s.DB, p.UserID)
+	if err != nil && !models.IsNotFound(err) {
+		return nil, err
+	}
+	if err == nil {
+		a.Username = u.Username
+	}
+	return a, nil
 }

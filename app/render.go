@@ -25,7 +25,8 @@ var guestFormless = map[string]bool{"home": true, "topic": true, "search": true}
 const localOwnPage = "agora.ownPage"
 
 // page is what every template receives: the frame (who is signed in, the
-// CSRF token, the community name) and the page's own data.
+// CSRF token, the community name) and the page's own data. What of it may
+// differ between members sharing a cached page is decided in cache.go.
 type page struct {
 	Title     string
 	Community string
@@ -56,31 +57,14 @@ type form struct {
 
 // render writes the named page template with the common frame.
 func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
-	u := currentUser(c)
-	p := page{
-		Title:     title,
-		Community: s.communityName(c.UserContext()),
-		User:      u,
-		Staff:     u.IsStaff(),
-		Admin:     u.IsAdmin(),
-		Path:      c.Path(),
-		Query:     c.Query("q"),
-		Assets:    s.assetURLs,
-		Data:      data,
+	p := page{Title: title, Path: c.Path(), Query: c.Query("q"), Assets: s.assetURLs, Data: data}
+	var err error
+	if p.Community, err = s.Site.Name(c.UserContext()); err != nil {
+		s.Log.Error("load community name", "err", err)
 	}
-	switch {
-	case c.Locals(localShared) != nil: // for every member (see cache.go)
-		p.User = &models.User{Username: s.markers.username, Role: u.Role} // nothing else of the member
-		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
-	case u == nil && guestFormless[name]: // no token
-	default:
-		p.CSRF = s.csrfToken(c)
-		c.Locals(localOwnPage, true)
+	if err := s.frame(c, &p, guestFormless[name]); err != nil {
+		return err
 	}
-	if u != nil && p.Initial == "" {
-		p.Initial = initial(u.Username)
-	}
-	s.modFrame(c, &p)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := s.pages[name]
 	if t == nil {
@@ -96,4 +80,13 @@ func (s *server) render(c *fiber.Ctx, name, title string, data any) error {
 	}
 	res.Header.SetContentType(fiber.MIMETextHTMLCharsetUTF8)
 	return nil
+}
+
+// renderForm renders a page whose data is just the form f, again with what
+// was typed and err's messages (formFailed); other errors go to the error handler.
+func (s *server) renderForm(c *fiber.Ctx, name, title string, f form, err error) error {
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	return s.render(c, name, title, f)
 }

@@ -1,0 +1,281 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"agora/forum"
+	"agora/models"
+	"agora/moderation"
+)
+
+// Administration: /admin (categories, the flag threshold dry run),
+// /admin/guidelines, and their JSON routes (categories, dry run, roles).
+
+// --- categories --------------------------------------------------------------
+
+type categoryRequest struct {
+	Name        *string `json:"name"`
+	Slug        *string `json:"slug"`
+	Description *string `json:"description"`
+	Color       *string `json:"color"`
+	Position    *int    `json:"position"`
+	Archived    *bool   `json:"archived"`
+	// FlagThreshold: the open flag weight that hides a post; 0 restores the default.
+	FlagThreshold *int `json:"flag_threshold"`
+}
+
+// apiCreateCategory: POST /api/v1/admin/categories → 201 {category}.
+func (s *server) apiCreateCategory(c *fiber.Ctx) error {
+	var req categoryRequest
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Name == nil {
+		req.Name = new(string)
+	}
+	cat, err := s.Forum.CreateCategory(c.UserContext(), currentUser(c), forum.CategoryInput(req))
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"category": cat})
+}
+
+// apiUpdateCategory: PATCH /api/v1/admin/categories/{id} → {category}.
+func (s *server) apiUpdateCategory(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var req categoryRequest
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	cat, err := s.Forum.UpdateCategory(c.UserContext(), currentUser(c), id, forum.CategoryInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"category": cat})
+}
+
+// adminCategoryRow is one category of the admin table with its edit form:
+// the stored values, or what was typed when saving failed.
+type adminCategoryRow struct {
+	*models.Category
+	form
+}
+
+// adminPage is what admin.html shows.
+type adminPage struct {
+	Rows             []adminCategoryRow
+	Create           form
+	DefaultThreshold int
+	DryRun           *dryRun
+}
+
+// dryRun answers "with this threshold, which posts of the last 30 days
+// would have been hidden".
+type dryRun struct {
+	Threshold int
+	Total     int
+	Posts     []dryRunPost // the first 50
+}
+
+type dryRunPost struct {
+	URL, Title, Excerpt string
+}
+
+// categoryValues is a category as its form shows it.
+func categoryValues(cat *models.Category) map[string]string {
+	v := map[string]string{"name": cat.Name, "slug": cat.Slug, "description": cat.Description,
+		"color": cat.Color, "position": strconv.Itoa(cat.Position)}
+	if cat.FlagThreshold != nil {
+		v["flag_threshold"] = strconv.Itoa(*cat.FlagThreshold)
+	}
+	if cat.Archived {
+		v["archived"] = "on"
+	}
+	return v
+}
+
+// categoryForm reads a category form: the values as typed and the input for
+// the forum service. An empty position is left as it is (or, for a new
+// category, placed last); archived is a checkbox.
+func categoryForm(c *fiber.Ctx) (map[string]string, forum.CategoryInput, error) {
+	vals := map[string]string{}
+	for _, k := range []string{"name", "slug", "description", "color", "position", "flag_threshold"} {
+		vals[k] = c.FormValue(k)
+	}
+	archived := c.FormValue("archived") != ""
+	if archived {
+		vals["archived"] = "on"
+	}
+	name, slug, desc, color := vals["name"], vals["slug"], vals["description"], vals["color"]
+	in := forum.CategoryInput{Name: &name, Slug: &slug, Description: &desc, Color: &color, Archived: &archived}
+	whole := func(field string) (*int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(vals[field]))
+		if err != nil {
+			return nil, &models.ValidationError{Fields: map[string]string{field: "use a whole number"}}
+		}
+		return &n, nil
+	}
+	var err error
+	if strings.TrimSpace(vals["position"]) != "" {
+		if in.Position, err = whole("position"); err != nil {
+			return vals, in, err
+		}
+	}
+	in.FlagThreshold = new(int) // empty: the default threshold
+	if strings.TrimSpace(vals["flag_threshold"]) != "" {
+		if in.FlagThreshold, err = whole("flag_threshold"); err != nil {
+			return vals, in, err
+		}
+	}
+	return vals, in, nil
+}
+
+// adminData loads every category (archived ones too) into the table.
+func (s *server) adminData(c *fiber.Ctx) (*adminPage, error) {
+	cats, err := s.Forum.AllCategories(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	d := &adminPage{Create: form{Values: map[string]string{"color": "#3b6ea8"}}, DefaultThreshold: moderation.DefaultThreshold}
+	for _, cat := range cats {
+		d.Rows = append(d.Rows, adminCategoryRow{Category: cat, form: form{Values: categoryValues(cat)}})
+	}
+	return d, nil
+}
+
+// adminHome: GET /admin[?dry_run=N] — the categories, each editable in
+// place, a form for a new one, and the flag threshold dry run.
+func (s *server) adminHome(c *fiber.Ctx) error {
+	d, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	if th := c.QueryInt("dry_run"); th > 0 {
+		r, err := s.Moderation.DryRun(c.UserContext(), currentUser(c), th)
+		if err != nil {
+			return err
+		}
+		d.DryRun = &dryRun{Threshold: th, Total: len(r.PostIDs)}
+		for _, p := range r.Posts {
+			t := r.Topics[p.TopicID]
+			d.DryRun.Posts = append(d.DryRun.Posts, dryRunPost{URL: postURL(t, p.PostNumber), Title: t.Title, Excerpt: excerpt(p.Body, 140)})
+		}
+	}
+	return s.render(c, "admin", "Admin", d)
+}
+
+// apiDryRun: GET /api/v1/admin/flag-threshold/dry-run?threshold=N → posts that would have been hidden.
+func (s *server) apiDryRun(c *fiber.Ctx) error {
+	th := c.QueryInt("threshold", 0)
+	r, err := s.Moderation.DryRun(c.UserContext(), currentUser(c), th)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"threshold": th, "post_ids": r.PostIDs, "total": len(r.PostIDs)})
+}
+
+// adminCreateCategory: POST /admin/categories.
+func (s *server) adminCreateCategory(c *fiber.Ctx) error {
+	vals, in, err := categoryForm(c)
+	if err == nil {
+		if _, err = s.Forum.CreateCategory(c.UserContext(), currentUser(c), in); err == nil {
+			return c.Redirect("/admin", http.StatusSeeOther)
+		}
+	}
+	f := form{Values: vals}
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	status := c.Response().StatusCode()
+	d, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	d.Create = f
+	c.Status(status)
+	return s.render(c, "admin", "Admin", d)
+}
+
+// adminUpdateCategory: POST /admin/categories/{id}.
+func (s *server) adminUpdateCategory(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	vals, in, err := categoryForm(c)
+	if err == nil {
+		if _, err = s.Forum.UpdateCategory(c.UserContext(), currentUser(c), id, in); err == nil {
+			return c.Redirect("/admin#category-"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+		}
+	}
+	f := form{Values: vals}
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	status := c.Response().StatusCode()
+	d, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	found := false
+	for i := range d.Rows {
+		if d.Rows[i].ID == id {
+			d.Rows[i].form, found = f, true
+		}
+	}
+	if !found {
+		return models.ErrNotFound
+	}
+	c.Status(status)
+	return s.render(c, "admin", "Admin", d)
+}
+
+// --- roles -------------------------------------------------------------------
+
+// apiSetRole: POST /api/v1/admin/users/{id}/role {role} → {user}; the last
+// admin keeps the role.
+func (s *server) apiSetRole(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Role string `json:"role"`
+	}
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.Moderation.SetRole(c.UserContext(), currentUser(c), id, req.Role)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": publicUser(u)})
+}
+
+// --- the guidelines' editor --------------------------------------------------
+
+// adminGuidelinesForm: GET /admin/guidelines.
+func (s *server) adminGuidelinesForm(c *fiber.Ctx) error {
+	md, err := s.Moderation.GuidelinesText(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_guidelines", "Edit the community guidelines",
+		form{Values: map[string]string{"body": md, "saved": c.Query("saved")}})
+}
+
+// adminGuidelinesSubmit: POST /admin/guidelines.
+func (s *server) adminGuidelinesSubmit(c *fiber.Ctx) error {
+	body := c.FormValue("body")
+	if err := s.Moderation.UpdateGuidelines(c.UserContext(), currentUser(c), body); err != nil {
+		return s.renderForm(c, "admin_guidelines", "Edit the community guidelines", form{Values: map[string]string{"body": body}}, err)
+	}
+	return c.Redirect("/admin/guidelines?saved=1", http.StatusSeeOther)
+}

@@ -1,0 +1,162 @@
+package app
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"agora/models"
+	"agora/moderation"
+	"agora/policy"
+)
+
+// Members' profiles: /u/{username} and GET /api/v1/users/{username}, and
+// what staff see about a member there and in GET /api/v1/mod/users/{id}.
+
+// publicUser hides what only the member themself may see.
+func publicUser(u *models.User) *models.User {
+	p := *u
+	p.Email, p.LastSeenAt, p.Company = "", nil, ""
+	return &p
+}
+
+// apiUser: GET /api/v1/users/{username} → {user} public profile.
+func (s *server) apiUser(c *fiber.Ctx) error {
+	u, err := s.Accounts.Profile(c.UserContext(), c.Params("username"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": publicUser(u)})
+}
+
+// apiBadges: GET /api/v1/badges.
+func (s *server) apiBadges(c *fiber.Ctx) error {
+	bs, err := s.Badges.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": bs})
+}
+
+// profile: GET /u/{username}.
+func (s *server) profile(c *fiber.Ctx) error {
+	u, err := s.Accounts.Profile(c.UserContext(), c.Params("username"))
+	if err != nil {
+		return err
+	}
+	d, err := s.profileData(c, u, form{})
+	if err != nil {
+		return err
+	}
+	return s.render(c, "profile", u.Name(), d)
+}
+
+// profilePage is a public profile, with the moderation panel for staff.
+type profilePage struct {
+	*models.User
+	Mod *profileMod
+}
+
+type profileMod struct {
+	Suspension *models.SuspendedError
+	CanSuspend bool // policy.Suspend
+	Log        []logRow
+	Form       form
+	Dossier    *moderation.Dossier
+	Notes      []noteRow
+	Posts      []dossierPost
+	NoteForm   form
+}
+
+// noteRow is a staff note with its author's name.
+type noteRow struct {
+	*models.UserNote
+	Author string
+}
+
+// dossierPost is one of the member's recent posts, removed ones included.
+type dossierPost struct {
+	*models.Post
+	URL, Title, Excerpt string
+}
+
+// profileData is the profile page's data; staff also get the panel, with
+// the suspension form f.
+func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage, error) {
+	d := &profilePage{User: publicUser(u)}
+	viewer := currentUser(c)
+	if !viewer.IsStaff() {
+		return d, nil
+	}
+	ctx := c.UserContext()
+	m := &profileMod{Form: f, CanSuspend: policy.Suspend(viewer, u) == nil}
+	if m.Form.Values == nil {
+		m.Form.Values = map[string]string{"days": "7", "notify": "on"}
+	}
+	var se *models.SuspendedError
+	if errors.As(u.Suspension(s.Now()), &se) {
+		m.Suspension = se
+	}
+	entries, _, err := s.Moderation.Log(ctx, viewer, moderation.LogFilter{UserID: u.ID, Page: 1, PerPage: 10})
+	if err != nil {
+		return nil, err
+	}
+	if m.Log, err = s.logRows(c, entries); err != nil {
+		return nil, err
+	}
+	if m.Dossier, err = s.Moderation.MemberDossier(ctx, viewer, u.ID); err != nil {
+		return nil, err
+	}
+	for _, n := range m.Dossier.Notes {
+		r := noteRow{UserNote: n, Author: "former staff"}
+		if a := m.Dossier.NoteAuthors[n.AuthorID]; a != nil {
+			r.Author = a.Username
+		}
+		m.Notes = append(m.Notes, r)
+	}
+	for _, p := range m.Dossier.RecentPosts {
+		if t := m.Dossier.Topics[p.TopicID]; t != nil {
+			m.Posts = append(m.Posts, dossierPost{Post: p, URL: postURL(t, p.PostNumber), Title: t.Title, Excerpt: excerpt(p.Body, 160)})
+		}
+	}
+	d.Mod = m
+	return d, nil
+}
+
+// profileError shows the profile again after a failed suspension, with the
+// form as typed and the error.
+func (s *server) profileError(c *fiber.Ctx, u *models.User, f form, err error) error {
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	status := c.Response().StatusCode()
+	d, err := s.profileData(c, u, f)
+	if err != nil {
+		return err
+	}
+	c.Status(status)
+	return s.render(c, "profile", u.Name(), d)
+}
+
+// apiMember: GET /api/v1/mod/users/{id} → the member, staff notes, recent posts
+// (removed ones too), flags given and received, and their moderation history.
+func (s *server) apiMember(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx, mod := c.UserContext(), currentUser(c)
+	u, err := s.Accounts.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	d, err := s.Moderation.MemberDossier(ctx, mod, id)
+	if err != nil {
+		return err
+	}
+	log, _, err := s.Moderation.Log(ctx, mod, moderation.LogFilter{UserID: id, Page: 1, PerPage: 50})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": publicUser(u), "dossier": d, "log": log})
+}

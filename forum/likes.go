@@ -1,0 +1,106 @@
+package forum
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"agora/models"
+	"agora/policy"
+)
+
+// Like records u's like of a post and returns its like count; liking twice
+// changes nothing. Errors: ErrNotFound, policy.ErrOwnPost, *models.SuspendedError.
+func (s *Service) Like(ctx context.Context, u *models.User, postID int64) (int, error) {
+	p, t, err := s.likeable(ctx, u, postID)
+	if err != nil {
+		return 0, err
+	}
+	return s.setLike(ctx, u, p, t, true)
+}
+
+// Unlike takes u's like back and returns the like count.
+func (s *Service) Unlike(ctx context.Context, u *models.User, postID int64) (int, error) {
+	p, t, err := s.likeable(ctx, u, postID)
+	if err != nil {
+		return 0, err
+	}
+	return s.setLike(ctx, u, p, t, false)
+}
+
+// Toggled is what ToggleLike did.
+type Toggled struct {
+	Liked     bool // the member likes the post now
+	LikeCount int
+	Post      *models.Post
+	Topic     *models.Topic
+}
+
+// ToggleLike likes the post, or takes the like back when u already likes it.
+func (s *Service) ToggleLike(ctx context.Context, u *models.User, postID int64) (*Toggled, error) {
+	p, t, err := s.likeable(ctx, u, postID)
+	if err != nil {
+		return nil, err
+	}
+	liked, err := models.LikedPostIDs(ctx, s.DB, u.ID, []int64{postID})
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.setLike(ctx, u, p, t, !liked[postID])
+	if err != nil {
+		return nil, err
+	}
+	return &Toggled{Liked: !liked[postID], LikeCount: n, Post: p, Topic: t}, nil
+}
+
+// likeable loads a post that u may like (policy.Like) and its topic.
+func (s *Service) likeable(ctx context.Context, u *models.User, postID int64) (*models.Post, *models.Topic, error) {
+	if err := policy.Write(u, s.now()); err != nil {
+		return nil, nil, err
+	}
+	p, t, err := s.PostInTopic(ctx, u, postID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := policy.Like(u, t, p, s.now()); err != nil {
+		return nil, nil, fmt.Errorf("like post %d: %w", postID, err)
+	}
+	return p, t, nil
+}
+
+func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t *models.Topic, like bool) (int, error) {
+	now := s.now()
+	var count int
+	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var res interface{ RowsAffected() (int64, error) }
+		var err error
+		delta := 1
+		if like {
+			res, err = tx.NewInsert().Model(&models.Like{PostID: p.ID, UserID: u.ID, CreatedAt: now}).
+				On("CONFLICT DO NOTHING").Exec(ctx)
+		} else {
+			delta = -1
+			res, err = tx.NewDelete().Model((*models.Like)(nil)).Where("post_id = ?", p.ID).Where("user_id = ?", u.ID).Exec(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("write like: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := models.CountLike(ctx, tx, p.ID, t.ID, delta); err != nil {
+				return err
+			}
+			if err := models.CountUser(ctx, tx, p.UserID, models.UserCounts{LikesReceived: delta}); err != nil {
+				return err
+			}
+			if err := models.CountUser(ctx, tx, u.ID, models.UserCounts{LikesGiven: delta}); err != nil {
+				return err
+			}
+			if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil { // order:likes
+				return err
+			}
+		}
+		return tx.NewSelect().Model((*models.Post)(nil)).Column("like_count").Where("id = ?", p.ID).Scan(ctx, &count)
+	})
+	return count, err
+}

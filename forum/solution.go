@@ -1,0 +1,62 @@
+package forum
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"agora/models"
+	"agora/policy"
+)
+
+// SetSolution marks postID as the topic's best answer, or clears it when
+// postID is 0 (policy.Solve says who may), and returns the topic and the
+// answer (nil when cleared).
+// Errors: ErrNotFound, ErrForbidden, *models.SuspendedError, *models.ValidationError.
+func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, postID int64) (*models.Topic, *models.Post, error) {
+	t, err := models.TopicByID(ctx, s.DB, topicID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := policy.Solve(u, t, s.now()); err != nil {
+		return nil, nil, fmt.Errorf("solve topic %d: %w", topicID, err)
+	}
+	var answer *models.Post
+	if postID != 0 {
+		answer, err = models.PostByID(ctx, s.DB, postID)
+		if err != nil && !models.IsNotFound(err) {
+			return nil, nil, err
+		}
+		if err != nil {
+			answer = nil
+		}
+		if why := policy.Solution(t, answer); why != "" {
+			return nil, nil, &models.ValidationError{Fields: map[string]string{"post_id": why}}
+		}
+	}
+	now := s.now()
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var solved *int64
+		if answer != nil {
+			solved = &answer.ID
+		}
+		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
+			Set("updated_at = ?", now).Where("id = ?", topicID).Exec(ctx); err != nil {
+			return fmt.Errorf("set solution: %w", err)
+		}
+		if answer != nil && answer.UserID != u.ID {
+			n := &models.Notification{UserID: answer.UserID, Kind: models.NotifySolution, ActorID: &u.ID, TopicID: &t.ID,
+				PostID: &answer.ID, Message: "Your reply was marked as the best answer to " + t.Title, CreatedAt: now}
+			if err := models.CreateNotification(ctx, tx, n); err != nil {
+				return err
+			}
+		}
+		return models.Reindex(ctx, tx, models.OutboxTopic, topicID, now)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err = models.TopicByID(ctx, s.DB, topicID)
+	return t, answer, err
+}
