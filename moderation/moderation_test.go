@@ -16,8 +16,8 @@ import (
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
-	"agora/policy"
 	"agora/moderation"
+	"agora/policy"
 )
 
 // fixture is a small community: two categories, an author, four
@@ -1096,9 +1096,11 @@ func logFixture(t *testing.T, f *fixture) {
 			_, err := f.svc.TopicAction(ctx, f.mod, tp.ID, moderation.TopicLock, why("heated"), 0)
 			return err
 		}, // 3
-		func() error { return errOf(f.svc.Suspend(ctx, f.mod2, f.erin.ID, 2, time.Time{}, why("harassment"), true)) }, // 4
-		func() error { return errOf(f.svc.Unsuspend(ctx, f.admin, f.erin.ID, why("appeal"))) },                        // 5
-		func() error { return errOf(f.svc.RemovePost(ctx, f.mod, p.ID, why("off_topic"))) },                           // 6
+		func() error {
+			return errOf(f.svc.Suspend(ctx, f.mod2, f.erin.ID, 2, time.Time{}, why("harassment"), true))
+		}, // 4
+		func() error { return errOf(f.svc.Unsuspend(ctx, f.admin, f.erin.ID, why("appeal"))) }, // 5
+		func() error { return errOf(f.svc.RemovePost(ctx, f.mod, p.ID, why("off_topic"))) },    // 6
 	}
 	for i, step := range steps {
 		f.now = f.now.Add(time.Duration(i+1) * time.Minute)
