@@ -5,7 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
 
 	"agora/database"
 	"agora/internal/testdb"
@@ -80,4 +85,81 @@ func TestOpenUnwritableDir(t *testing.T) {
 	if _, err := database.Open(context.Background(), "sqlite://"+filepath.Join(dir, "sub", "agora.db")); err == nil {
 		t.Fatal("Open in a read-only directory succeeded")
 	}
+}
+
+// TestRepairEditedMigrations: a database migrated with the two migrations
+// as they first landed (testdata/landed, before they were edited) ends up,
+// after today's migrations, with the same schema as a fresh one, and the
+// page versions work.
+func TestRepairEditedMigrations(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			fresh := testdb.Open(t, kind)
+			old, err := database.Open(ctx, testdb.URL(t, kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer old.Close()
+			dialect := "pg"
+			if database.IsSQLite(old) {
+				dialect = "sqlite"
+			}
+			landed := migrate.NewMigrations()
+			if err := landed.Discover(os.DirFS(filepath.Join("testdata", "landed", dialect))); err != nil {
+				t.Fatal(err)
+			}
+			m := migrate.NewMigrator(old, landed, migrate.WithMarkAppliedOnSuccess(true))
+			if err := m.Init(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Migrate(ctx); err != nil {
+				t.Fatalf("migrate as first landed: %v", err)
+			}
+			if _, err := old.ExecContext(ctx, "UPDATE site_rev SET rev = 41"); err != nil {
+				t.Fatal(err)
+			}
+			applied, err := database.Migrate(ctx, old)
+			if err != nil {
+				t.Fatalf("migrate to today: %v", err)
+			}
+			if len(applied) != 1 || applied[0] != "20261206000001_repair_edited" {
+				t.Errorf("applied %v, want only the repair", applied)
+			}
+			if got, want := schemaOf(t, old), schemaOf(t, fresh); got != want {
+				t.Errorf("repaired schema differs from a fresh one:\n--- repaired\n%s\n--- fresh\n%s", got, want)
+			}
+			var rev, lists int64
+			if err := old.NewSelect().TableExpr("site_rev").ColumnExpr("rev, lists").Scan(ctx, &rev, &lists); err != nil {
+				t.Fatalf("site_rev after repair: %v", err)
+			}
+			if rev < 41 {
+				t.Errorf("site_rev.rev = %d after repair, want it never to go back (was 41)", rev)
+			}
+		})
+	}
+}
+
+// schemaOf describes db's tables, columns, indexes, triggers and functions, one per line, sorted.
+func schemaOf(t *testing.T, db *bun.DB) string {
+	t.Helper()
+	ctx := context.Background()
+	q := `SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master
+		WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'bun_migration%'`
+	if !database.IsSQLite(db) {
+		q = `SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || COALESCE(column_default, '')
+			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name NOT LIKE 'bun_migration%'
+		UNION ALL SELECT 'index ' || indexname || ': ' || replace(indexdef, current_schema() || '.', '') FROM pg_indexes
+			WHERE schemaname = current_schema() AND tablename NOT LIKE 'bun_migration%'
+		UNION ALL SELECT 'trigger ' || tgname || ': ' || replace(pg_get_triggerdef(t.oid), current_schema() || '.', '')
+			FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
+		UNION ALL SELECT 'function ' || proname || ': ' || replace(pg_get_functiondef(p.oid), current_schema() || '.', '')
+			FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace`
+	}
+	var lines []string
+	if err := db.NewRaw(q).Scan(ctx, &lines); err != nil {
+		t.Fatalf("read schema: %v", err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }

@@ -1,0 +1,2 @@
+-- Nothing to undo: the schema it repairs is what the earlier migrations now create.
+SELECT 1;
