@@ -259,7 +259,64 @@ func (s *server) apiSetRole(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"user": publicUser(u)})
 }
 
-// --- the guidelines' editor --------------------------------------------------
+// adminRoleSubmit: POST /admin/users/{id}/role {role} from the profile's staff panel.
+func (s *server) adminRoleSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	role := c.FormValue("role")
+	u, err := s.Moderation.SetRole(c.UserContext(), currentUser(c), id, role)
+	if err == nil {
+		return c.Redirect(profileURL(u)+"#moderation", http.StatusSeeOther)
+	}
+	f := form{Values: map[string]string{"role": role}}
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	target, lerr := s.Accounts.User(c.UserContext(), id)
+	if lerr != nil {
+		return lerr
+	}
+	status := c.Response().StatusCode()
+	d, lerr := s.profileData(c, target, form{})
+	if lerr != nil {
+		return lerr
+	}
+	d.Mod.RoleForm = f
+	c.Status(status)
+	return s.render(c, "profile", target.Name(), d)
+}
+
+// --- the guidelines ----------------------------------------------------------
+
+// apiGuidelines: GET /api/v1/guidelines → {markdown, html, items}: the text
+// as written, its rendering and the guidelines members flag for.
+func (s *server) apiGuidelines(c *fiber.Ctx) error {
+	md, err := s.Moderation.GuidelinesText(c.UserContext())
+	if err != nil {
+		return err
+	}
+	html, err := s.Moderation.GuidelinesHTML(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"markdown": md, "html": html, "items": moderation.Guidelines})
+}
+
+// apiUpdateGuidelines: PUT /api/v1/admin/guidelines {body} → {markdown, html}.
+func (s *server) apiUpdateGuidelines(c *fiber.Ctx) error {
+	var req struct {
+		Body string `json:"body"`
+	}
+	if err := parseJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.Moderation.UpdateGuidelines(c.UserContext(), currentUser(c), req.Body); err != nil {
+		return err
+	}
+	return s.apiGuidelines(c)
+}
 
 // adminGuidelinesForm: GET /admin/guidelines.
 func (s *server) adminGuidelinesForm(c *fiber.Ctx) error {

@@ -66,6 +66,7 @@ type profileMod struct {
 	Notes      []noteRow
 	Posts      []dossierPost
 	NoteForm   form
+	RoleForm   form // admins only: the role select
 }
 
 // noteRow is a staff note with its author's name.
@@ -93,6 +94,7 @@ func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage
 	if m.Form.Values == nil {
 		m.Form.Values = map[string]string{"days": "7", "notify": "on"}
 	}
+	m.RoleForm = form{Values: map[string]string{"role": u.Role}}
 	var se *models.SuspendedError
 	if errors.As(u.Suspension(s.Now()), &se) {
 		m.Suspension = se

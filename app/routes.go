@@ -46,6 +46,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Delete("/posts/:id/like", requireUser, s.apiLike)
 	api.Post("/preview", requireUser, s.apiPreview)
 	api.Get("/flag-reasons", s.apiFlagReasons)
+	api.Get("/guidelines", s.apiGuidelines)
 	api.Post("/posts/:id/flags", requireUser, s.apiFlag)
 	api.Delete("/flags/:id", requireUser, s.apiRetractFlag)
 	api.Get("/me/flags", requireUser, s.apiMyFlags)
@@ -64,6 +65,7 @@ func (s *server) routes(app *fiber.App) {
 	admin.Post("/categories", s.apiCreateCategory)
 	admin.Patch("/categories/:id", s.apiUpdateCategory)
 	admin.Post("/users/:id/role", s.apiSetRole)
+	admin.Put("/guidelines", s.apiUpdateGuidelines)
 	api.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 
 	app.Get("/", s.home)
@@ -95,6 +97,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/guidelines", s.guidelinesPage)
 	app.Get("/admin/guidelines", requireAdmin, s.adminGuidelinesForm)
 	app.Post("/admin/guidelines", requireAdmin, s.adminGuidelinesSubmit)
+	app.Post("/admin/users/:id/role", requireAdmin, s.adminRoleSubmit)
 	app.Get("/p/:id/flag", requireUser, s.flagForm)
 	app.Post("/p/:id/flag", requireUser, s.flagSubmit)
 	app.Post("/flags/:id/retract", requireUser, s.retractSubmit)

@@ -157,25 +157,24 @@ func Quote(u *models.User, t *models.Topic, p *models.Post, now time.Time) bool 
 	return Reply(u, t, now) == nil && Answer(u, t, p) == ""
 }
 
-// Edit: staff edit any post; authors edit their own while not suspended and
-// until a moderator removes it. Posts of removed topics exist only for staff.
+// Edit: staff edit any post; authors edit their own until a moderator
+// removes it; nobody while suspended. Posts of removed topics exist only for staff.
 func Edit(u *models.User, t *models.Topic, p *models.Post, now time.Time) error {
-	if u == nil {
-		return models.ErrUnauthenticated
-	}
 	if err := SeeTopic(u, t); err != nil {
 		return err
 	}
-	if u.IsStaff() {
+	if err := Write(u, now); err != nil {
+		return err
+	}
+	switch {
+	case u.IsStaff():
 		return nil
-	}
-	if u.ID != p.UserID {
+	case u.ID != p.UserID:
 		return models.ErrForbidden
-	}
-	if p.RemovedAt != nil {
+	case p.RemovedAt != nil:
 		return ErrPostRemoved
 	}
-	return u.Suspension(now)
+	return nil
 }
 
 // SeeRevisions: a post's history is for its author and staff.
@@ -210,21 +209,18 @@ func Like(u *models.User, t *models.Topic, p *models.Post, now time.Time) error 
 	return nil
 }
 
-// Solve: the topic's author (while not suspended) and staff mark its best answer.
+// Solve: the topic's author and staff mark its best answer; nobody while suspended.
 func Solve(u *models.User, t *models.Topic, now time.Time) error {
-	if u == nil {
-		return models.ErrUnauthenticated
-	}
 	if err := SeeTopic(u, t); err != nil {
 		return err
 	}
-	if u.IsStaff() {
-		return nil
+	if err := Write(u, now); err != nil {
+		return err
 	}
-	if u.ID != t.UserID {
+	if !u.IsStaff() && u.ID != t.UserID {
 		return models.ErrForbidden
 	}
-	return u.Suspension(now)
+	return nil
 }
 
 // Solution: which posts can be a topic's best answer. It returns the reason
