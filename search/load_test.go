@@ -2,14 +2,19 @@ package search_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"agora/internal/testdb"
 	"agora/search"
 )
 
@@ -79,4 +84,75 @@ func BenchmarkSearchLoad(b *testing.B) {
 	b.ReportMetric(ms(used)/float64(len(all)), "cpu-ms/query")
 	b.ReportMetric(ms(all[len(all)/2]), "p50-ms")
 	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
+}
+
+// BenchmarkSearch measures a two-word query with highlighting over 20,000
+// indexed posts (building the index is not measured).
+func BenchmarkSearch(b *testing.B) {
+	const posts = 20_000
+	db := testdb.Open(b, "sqlite")
+	ix, err := search.Open(b.TempDir())
+	if !errors.Is(err, search.ErrNoIndex) {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := search.Rebuild(context.Background(), db, ix, nil); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	// A Zipf-distributed vocabulary of 5,000 words, as in real text: a few
+	// words are everywhere, the query's two sit further down the ranks.
+	vocab := strings.Fields(`the to and a of in is it for my on with not but when after error api key
+		account billing card client config dashboard deploy endpoint export invoice limit login notification
+		password payment permission project quota rate report request retry role secret server settings sync
+		task team token upload user webhook workspace failing broken slow daily nightly version timeout mobile`)
+	for i := len(vocab); i < 5000; i++ {
+		vocab = append(vocab, fmt.Sprintf("term%d", i))
+	}
+	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	docs := make([]*search.Doc, 0, 1000)
+	texts := make(map[int64]search.Text, posts) // what the app would read from the database
+	for i := 1; i <= posts; i++ {
+		words := make([]string, 30+r.IntN(60))
+		for j := range words {
+			words[j] = vocab[zipf.Uint64()]
+		}
+		d := &search.Doc{PostID: int64(i), TopicID: int64((i + 9) / 10), Body: strings.Join(words, " "),
+			Author: fmt.Sprintf("user%d", r.IntN(200)), Category: []string{"general", "billing", "api"}[r.IntN(3)],
+			CreatedAt: start.Add(time.Duration(i) * time.Minute), Likes: r.IntN(20), State: search.StateVisible}
+		if i%10 == 1 {
+			d.Title = strings.Join(words[:6], " ")
+		}
+		texts[d.PostID] = search.Text{Title: d.Title, Body: d.Body}
+		docs = append(docs, d)
+		if len(docs) == cap(docs) {
+			if err := ix.Apply(docs, nil, int64(i)); err != nil {
+				b.Fatal(err)
+			}
+			docs = docs[:0]
+		}
+	}
+	q, err := search.Parse("webhook timeout")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var res *search.Result
+	for b.Loop() {
+		res, err = ix.Search(ctx, q, search.Options{PerPage: 20, Texts: func(_ context.Context, ids []int64) (map[int64]search.Text, error) {
+			out := make(map[int64]search.Text, len(ids))
+			for _, id := range ids {
+				out[id] = texts[id]
+			}
+			return out, nil
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Total), "matches")
+	if len(res.Hits) != 20 || !strings.Contains(res.Hits[0].Snippet, "<mark>") {
+		b.Fatalf("got %d hits of %d, first snippet %q; want a full highlighted page", len(res.Hits), res.Total, res.Hits[0].Snippet)
+	}
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -51,4 +52,53 @@ func TestCategoryFlagThreshold(t *testing.T) {
 // bearerGet is a GET with a bearer token, as scripts call pages.
 func bearerGet(path, token string) *http.Request {
 	return jsonReq(http.MethodGet, path, nil, token)
+}
+
+func TestAdminPage(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		member := mustTPUser(t, db, "member", "")
+		admin := mustTPUser(t, db, "boss", models.RoleAdmin)
+
+		res, body := member.get(t, a, "/admin")
+		tpWantStatus(t, res, body, http.StatusForbidden)
+		tpWantContains(t, body, "Not allowed")
+		res, body = member.post(t, a, "/admin/categories", map[string]string{"name": "Sneaky"})
+		tpWantStatus(t, res, body, http.StatusForbidden)
+
+		res, body = admin.get(t, a, "/admin")
+		tpWantStatus(t, res, body, http.StatusOK)
+		tpWantContains(t, body, "New category", `href="/admin"`)
+
+		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "Feature requests", "description": "Ideas", "color": "#aa3366"})
+		tpWantStatus(t, res, body, http.StatusSeeOther)
+		cat, err := models.CategoryBySlug(context.Background(), db, "feature-requests")
+		if err != nil {
+			t.Fatalf("created category: %v", err)
+		}
+		if cat.Color != "#aa3366" || cat.Description != "Ideas" {
+			t.Errorf("category = %+v", cat)
+		}
+
+		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "Feature ideas", "slug": "feature-requests"})
+		tpWantStatus(t, res, body, http.StatusConflict)
+		tpWantContains(t, body, `value="Feature ideas"`, "a category with that slug exists")
+
+		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "x", "position": "first"})
+		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
+		tpWantContains(t, body, "use a whole number")
+
+		res, body = admin.post(t, a, fmt.Sprintf("/admin/categories/%d", cat.ID), map[string]string{"name": "Ideas", "slug": "ideas",
+			"description": "", "color": "#112233", "position": "4", "archived": "on"})
+		tpWantStatus(t, res, body, http.StatusSeeOther)
+		cat, _ = models.CategoryByID(context.Background(), db, cat.ID)
+		if cat.Name != "Ideas" || cat.Slug != "ideas" || !cat.Archived || cat.Position != 4 {
+			t.Errorf("updated category = %+v", cat)
+		}
+		res, body = admin.post(t, a, fmt.Sprintf("/admin/categories/%d", cat.ID), map[string]string{"name": "I", "slug": "Bad Slug"})
+		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
+		tpWantContains(t, body, `value="Bad Slug"`, "use 2 to 60 characters")
+		res, body = admin.post(t, a, "/admin/categories/9999", map[string]string{"name": "Whatever"})
+		tpWantStatus(t, res, body, http.StatusNotFound)
+	})
 }

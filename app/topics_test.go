@@ -11,35 +11,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 
-	"agora/accounts"
-	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
 )
-
-// tpUser is a member signed in through a session, as a browser would be.
-type tpUser struct {
-	*models.User
-	cookie *http.Cookie
-	csrf   string
-}
-
-// mustTPUser registers a member with role and starts a browser session for them.
-func mustTPUser(tb testing.TB, db *bun.DB, username, role string) *tpUser {
-	tb.Helper()
-	ctx := context.Background()
-	acc := accounts.New(db, nil)
-	u, err := acc.Register(ctx, accounts.RegisterInput{Username: username, Email: username + "@example.com",
-		Password: memberPassword, AgeConfirmed: true, Role: role})
-	if err != nil {
-		tb.Fatalf("register %s: %v", username, err)
-	}
-	token, sess, err := acc.StartSession(ctx, u.ID, "127.0.0.1", "test")
-	if err != nil {
-		tb.Fatalf("session for %s: %v", username, err)
-	}
-	return &tpUser{User: u, cookie: &http.Cookie{Name: "agora_session", Value: token}, csrf: sess.CSRFToken}
-}
 
 // get fetches a page, signed in as u when u is not nil.
 func (u *tpUser) get(tb testing.TB, a *fiber.App, path string) (*http.Response, string) {
@@ -59,45 +33,6 @@ func (u *tpUser) post(tb testing.TB, a *fiber.App, path string, values map[strin
 		v[k] = val
 	}
 	return call(tb, a, formReq(path, v, u.cookie))
-}
-
-// mustTPCategory creates a category directly.
-func mustTPCategory(tb testing.TB, db *bun.DB, name, slug string) *models.Category {
-	tb.Helper()
-	c := &models.Category{Name: name, Slug: slug, Color: "#3b6ea8", Position: 1}
-	if err := models.CreateCategory(context.Background(), db, c); err != nil {
-		tb.Fatalf("create category: %v", err)
-	}
-	return c
-}
-
-// mustTPTopic starts a topic as u.
-func mustTPTopic(tb testing.TB, db *bun.DB, u *tpUser, cat *models.Category, title, body string) *models.Topic {
-	tb.Helper()
-	t, _, err := forum.New(db, nil).CreateTopic(context.Background(), u.User, forum.TopicInput{CategoryID: cat.ID, Title: title, Body: body})
-	if err != nil {
-		tb.Fatalf("create topic: %v", err)
-	}
-	return t
-}
-
-func tpWantStatus(tb testing.TB, res *http.Response, body string, want int) {
-	tb.Helper()
-	if res.StatusCode != want {
-		if len(body) > 2000 {
-			body = body[:2000]
-		}
-		tb.Fatalf("status = %d, want %d; body:\n%s", res.StatusCode, want, body)
-	}
-}
-
-func tpWantContains(tb testing.TB, body string, wants ...string) {
-	tb.Helper()
-	for _, w := range wants {
-		if !strings.Contains(body, w) {
-			tb.Errorf("page does not contain %q", w)
-		}
-	}
 }
 
 func TestTopicPages(t *testing.T) {
@@ -293,51 +228,143 @@ func TestNewTopicPage(t *testing.T) {
 	})
 }
 
-func TestAdminPage(t *testing.T) {
+func TestTopicAPIFlow(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		a := newApp(t, db)
-		member := mustTPUser(t, db, "member", "")
-		admin := mustTPUser(t, db, "boss", models.RoleAdmin)
+		searchDeps, catchUp := withSearch(t, db)
+		a := newApp(t, db, searchDeps)
+		admin, asker, helper := apiMember(t, a, "admin1"), apiMember(t, a, "asker"), apiMember(t, a, "helper")
+		promote(t, db, "admin1", models.RoleAdmin)
 
-		res, body := member.get(t, a, "/admin")
-		tpWantStatus(t, res, body, http.StatusForbidden)
-		tpWantContains(t, body, "Not allowed")
-		res, body = member.post(t, a, "/admin/categories", map[string]string{"name": "Sneaky"})
-		tpWantStatus(t, res, body, http.StatusForbidden)
-
-		res, body = admin.get(t, a, "/admin")
-		tpWantStatus(t, res, body, http.StatusOK)
-		tpWantContains(t, body, "New category", `href="/admin"`)
-
-		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "Feature requests", "description": "Ideas", "color": "#aa3366"})
-		tpWantStatus(t, res, body, http.StatusSeeOther)
-		cat, err := models.CategoryBySlug(context.Background(), db, "feature-requests")
-		if err != nil {
-			t.Fatalf("created category: %v", err)
+		res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/admin/categories", map[string]any{"name": "Questions", "description": "Ask here"}, asker))
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("member creating a category: %d %s, want 403", res.StatusCode, body)
 		}
-		if cat.Color != "#aa3366" || cat.Description != "Ideas" {
-			t.Errorf("category = %+v", cat)
+		res, body = call(t, a, jsonReq(http.MethodPost, "/api/v1/admin/categories", map[string]any{"name": "Questions", "description": "Ask here", "color": "#AA3300"}, admin))
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("create category: %d %s", res.StatusCode, body)
+		}
+		cat := decode(t, body)["category"].(map[string]any)
+		catID := int64(cat["id"].(float64))
+		if cat["slug"] != "questions" || cat["color"] != "#aa3300" {
+			t.Errorf("category = %v", cat)
+		}
+		res, body = call(t, a, jsonReq(http.MethodPost, "/api/v1/admin/categories", map[string]any{"name": "Questions"}, admin))
+		if res.StatusCode != http.StatusConflict {
+			t.Errorf("duplicate slug: %d %s, want 409", res.StatusCode, body)
 		}
 
-		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "Feature ideas", "slug": "feature-requests"})
-		tpWantStatus(t, res, body, http.StatusConflict)
-		tpWantContains(t, body, `value="Feature ideas"`, "a category with that slug exists")
-
-		res, body = admin.post(t, a, "/admin/categories", map[string]string{"name": "x", "position": "first"})
-		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
-		tpWantContains(t, body, "use a whole number")
-
-		res, body = admin.post(t, a, fmt.Sprintf("/admin/categories/%d", cat.ID), map[string]string{"name": "Ideas", "slug": "ideas",
-			"description": "", "color": "#112233", "position": "4", "archived": "on"})
-		tpWantStatus(t, res, body, http.StatusSeeOther)
-		cat, _ = models.CategoryByID(context.Background(), db, cat.ID)
-		if cat.Name != "Ideas" || cat.Slug != "ideas" || !cat.Archived || cat.Position != 4 {
-			t.Errorf("updated category = %+v", cat)
+		res, body = call(t, a, jsonReq(http.MethodPost, "/api/v1/topics", map[string]any{"category_id": catID, "title": "short", "body": ""}, asker))
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"title"`) || !strings.Contains(body, `"body"`) {
+			t.Fatalf("bad topic: %d %s, want 422 with title and body", res.StatusCode, body)
 		}
-		res, body = admin.post(t, a, fmt.Sprintf("/admin/categories/%d", cat.ID), map[string]string{"name": "I", "slug": "Bad Slug"})
-		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
-		tpWantContains(t, body, `value="Bad Slug"`, "use 2 to 60 characters")
-		res, body = admin.post(t, a, "/admin/categories/9999", map[string]string{"name": "Whatever"})
-		tpWantStatus(t, res, body, http.StatusNotFound)
+		res, body = call(t, a, jsonReq(http.MethodPost, "/api/v1/topics", map[string]any{
+			"category_id": catID, "title": "Webhook retries time out after 30s", "body": "Hi <script>alert(1)</script> **bold**"}, asker))
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("create topic: %d %s", res.StatusCode, body)
+		}
+		created := decode(t, body)
+		topicID := int64(num(created, "topic", "id"))
+		post := created["post"].(map[string]any)
+		if strings.Contains(post["html"].(string), "<script") || !strings.Contains(post["html"].(string), "<strong>bold</strong>") {
+			t.Errorf("post html = %q, want sanitized and rendered", post["html"])
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodPost, "/api/v1/topics", map[string]any{"category_id": catID, "title": "Anonymous question here", "body": "x"}, "")); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("guest creating a topic: %d, want 401", res.StatusCode)
+		}
+
+		path := fmt.Sprintf("/api/v1/topics/%d", topicID)
+		res, body = call(t, a, jsonReq(http.MethodPost, path+"/posts", map[string]any{"body": "Raise the timeout in **Settings**."}, helper))
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("reply: %d %s", res.StatusCode, body)
+		}
+		replyID := int64(num(decode(t, body), "post", "id"))
+
+		res, body = call(t, a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/like", replyID), nil, asker))
+		if res.StatusCode != http.StatusOK || num(decode(t, body), "like_count") != 1 {
+			t.Errorf("like: %d %s, want like_count 1", res.StatusCode, body)
+		}
+		res, _ = call(t, a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/like", replyID), nil, helper))
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("liking own post: %d, want 403", res.StatusCode)
+		}
+		res, body = call(t, a, jsonReq(http.MethodPost, path+"/solution", map[string]any{"post_id": replyID}, helper))
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("non-author solution: %d %s, want 403", res.StatusCode, body)
+		}
+		res, body = call(t, a, jsonReq(http.MethodPost, path+"/solution", map[string]any{"post_id": replyID}, asker))
+		if res.StatusCode != http.StatusOK || num(decode(t, body), "topic", "solved_post_id") != float64(replyID) {
+			t.Fatalf("solution: %d %s", res.StatusCode, body)
+		}
+
+		res, body = call(t, a, jsonReq(http.MethodPatch, fmt.Sprintf("/api/v1/posts/%d", replyID), map[string]any{"body": "Raise the timeout in *Settings → Webhooks*.", "reason": "more precise"}, helper))
+		if res.StatusCode != http.StatusOK || !strings.Contains(decode(t, body)["post"].(map[string]any)["html"].(string), "<em>Settings → Webhooks</em>") {
+			t.Fatalf("edit: %d %s", res.StatusCode, body)
+		}
+		res, _ = call(t, a, jsonReq(http.MethodPatch, fmt.Sprintf("/api/v1/posts/%d", replyID), map[string]any{"body": "mine now"}, asker))
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("edit by non-author: %d, want 403", res.StatusCode)
+		}
+		res, body = call(t, a, jsonReq(http.MethodGet, fmt.Sprintf("/api/v1/posts/%d/revisions", replyID), nil, helper))
+		if res.StatusCode != http.StatusOK || num(decode(t, body), "total") != 2 || !strings.Contains(body, "more precise") {
+			t.Errorf("revisions: %d %s, want 2 with the reason", res.StatusCode, body)
+		}
+
+		res, body = call(t, a, jsonReq(http.MethodGet, path, nil, ""))
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("get topic: %d %s", res.StatusCode, body)
+		}
+		got := decode(t, body)
+		items := got["posts"].(map[string]any)["items"].([]any)
+		if len(items) != 2 || num(got, "topic", "reply_count") != 1 {
+			t.Fatalf("topic has %d posts, reply_count %v", len(items), num(got, "topic", "reply_count"))
+		}
+		reply := items[1].(map[string]any)
+		if reply["body"] != "Raise the timeout in *Settings → Webhooks*." || reply["is_solution"] != true || reply["author"].(map[string]any)["username"] != "helper" {
+			t.Errorf("reply = %v", reply)
+		}
+		if got["solution"] == nil {
+			t.Error("topic has no solution block")
+		}
+
+		for _, c := range []struct {
+			filter string
+			want   int
+		}{{"latest", 1}, {"unanswered", 0}, {"solved", 1}, {"top", 1}} {
+			res, body := call(t, a, jsonReq(http.MethodGet, fmt.Sprintf("/api/v1/topics?filter=%s&category=%d", c.filter, catID), nil, ""))
+			if res.StatusCode != http.StatusOK || int(num(decode(t, body), "total")) != c.want {
+				t.Errorf("filter %s: %d %s, want total %d", c.filter, res.StatusCode, body, c.want)
+			}
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/topics?filter=bogus", nil, "")); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("bad filter: %d, want 422", res.StatusCode)
+		}
+		catchUp()
+		res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/topics/similar?title=webhooks+timing+out", nil, ""))
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Webhook retries") {
+			t.Errorf("similar: %d %s", res.StatusCode, body)
+		}
+		res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/categories", nil, ""))
+		if !strings.Contains(body, `"topic_count":1`) || !strings.Contains(body, `"post_count":2`) {
+			t.Errorf("categories: %s, want counters 1 topic 2 posts", body)
+		}
+
+		res, body = call(t, a, jsonReq(http.MethodPatch, fmt.Sprintf("/api/v1/admin/categories/%d", catID), map[string]any{"archived": true}, admin))
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("archive: %d %s", res.StatusCode, body)
+		}
+		res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/topics", nil, ""))
+		if num(decode(t, body), "total") != 0 {
+			t.Errorf("archived category's topics still listed: %s", body)
+		}
+		res, _ = call(t, a, jsonReq(http.MethodPost, "/api/v1/topics", map[string]any{"category_id": catID, "title": "A question for an archive", "body": "x"}, asker))
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("topic in archived category: %d, want 422", res.StatusCode)
+		}
+
+		for _, p := range []string{"/api/v1/topics/999999", "/api/v1/topics/abc", "/api/v1/topics/-1"} {
+			if res, _ := call(t, a, jsonReq(http.MethodGet, p, nil, "")); res.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+			}
+		}
 	})
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/accounts"
+	"agora/forum"
+	"agora/models"
 )
 
-// Helpers for the Foundation tests: accounts, sessions, CSRF and pages.
+// Helpers shared by the app tests: accounts, sessions, CSRF, pages, topics and moderation fixtures.
 
 // memberPassword is the password of every member the tests register.
 const memberPassword = "a long enough password"
@@ -148,4 +150,105 @@ func rawReq(method, path, contentType, body string) *http.Request {
 		req.Header.Set("Content-Type", contentType)
 	}
 	return req
+}
+
+// tpUser is a member signed in through a session, as a browser would be.
+type tpUser struct {
+	*models.User
+	cookie *http.Cookie
+	csrf   string
+}
+
+// mustTPUser registers a member with role and starts a browser session for them.
+func mustTPUser(tb testing.TB, db *bun.DB, username, role string) *tpUser {
+	tb.Helper()
+	ctx := context.Background()
+	acc := accounts.New(db, nil)
+	u, err := acc.Register(ctx, accounts.RegisterInput{Username: username, Email: username + "@example.com",
+		Password: memberPassword, AgeConfirmed: true, Role: role})
+	if err != nil {
+		tb.Fatalf("register %s: %v", username, err)
+	}
+	token, sess, err := acc.StartSession(ctx, u.ID, "127.0.0.1", "test")
+	if err != nil {
+		tb.Fatalf("session for %s: %v", username, err)
+	}
+	return &tpUser{User: u, cookie: &http.Cookie{Name: "agora_session", Value: token}, csrf: sess.CSRFToken}
+}
+
+// mustTPCategory creates a category directly.
+func mustTPCategory(tb testing.TB, db *bun.DB, name, slug string) *models.Category {
+	tb.Helper()
+	c := &models.Category{Name: name, Slug: slug, Color: "#3b6ea8", Position: 1}
+	if err := models.CreateCategory(context.Background(), db, c); err != nil {
+		tb.Fatalf("create category: %v", err)
+	}
+	return c
+}
+
+// mustTPTopic starts a topic as u.
+func mustTPTopic(tb testing.TB, db *bun.DB, u *tpUser, cat *models.Category, title, body string) *models.Topic {
+	tb.Helper()
+	t, _, err := forum.New(db, nil).CreateTopic(context.Background(), u.User, forum.TopicInput{CategoryID: cat.ID, Title: title, Body: body})
+	if err != nil {
+		tb.Fatalf("create topic: %v", err)
+	}
+	return t
+}
+
+func tpWantStatus(tb testing.TB, res *http.Response, body string, want int) {
+	tb.Helper()
+	if res.StatusCode != want {
+		if len(body) > 2000 {
+			body = body[:2000]
+		}
+		tb.Fatalf("status = %d, want %d; body:\n%s", res.StatusCode, want, body)
+	}
+}
+
+func tpWantContains(tb testing.TB, body string, wants ...string) {
+	tb.Helper()
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			tb.Errorf("page does not contain %q", w)
+		}
+	}
+}
+
+// apiMember registers a member through the API and returns their bearer token.
+func apiMember(t *testing.T, a *fiber.App, name string) string {
+	t.Helper()
+	res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/register", map[string]any{
+		"username": name, "email": name + "@example.com", "password": "a long password", "age_confirmed": true}, ""))
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("register %s: %d %s", name, res.StatusCode, body)
+	}
+	return decode(t, body)["token"].(string)
+}
+
+// promote sets a role directly in the database.
+func promote(t *testing.T, db *bun.DB, name, role string) {
+	t.Helper()
+	if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("role = ?", role).Where("username = ?", name).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func num(m map[string]any, path ...string) float64 {
+	var v any = m
+	for _, p := range path {
+		v = v.(map[string]any)[p]
+	}
+	f, _ := v.(float64)
+	return f
+}
+
+// mustModReply answers a topic as u.
+func mustModReply(tb testing.TB, db *bun.DB, u *tpUser, topicID int64, body string) *models.Post {
+	tb.Helper()
+	p, err := forum.New(db, nil).Reply(context.Background(), u.User, topicID, body, nil)
+	if err != nil {
+		tb.Fatalf("reply: %v", err)
+	}
+	return p
 }
