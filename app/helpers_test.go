@@ -252,3 +252,23 @@ func mustModReply(tb testing.TB, db *bun.DB, u *tpUser, topicID int64, body stri
 	}
 	return p
 }
+
+// get fetches a page, signed in as u when u is not nil.
+func (u *tpUser) get(tb testing.TB, a *fiber.App, path string) (*http.Response, string) {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if u != nil {
+		req.AddCookie(u.cookie)
+	}
+	return call(tb, a, req)
+}
+
+// post submits a form as u with the session's CSRF token.
+func (u *tpUser) post(tb testing.TB, a *fiber.App, path string, values map[string]string) (*http.Response, string) {
+	tb.Helper()
+	v := map[string]string{"_csrf": u.csrf}
+	for k, val := range values {
+		v[k] = val
+	}
+	return call(tb, a, formReq(path, v, u.cookie))
+}

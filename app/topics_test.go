@@ -4,36 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 
 	"agora/internal/testdb"
 	"agora/models"
 )
-
-// get fetches a page, signed in as u when u is not nil.
-func (u *tpUser) get(tb testing.TB, a *fiber.App, path string) (*http.Response, string) {
-	tb.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if u != nil {
-		req.AddCookie(u.cookie)
-	}
-	return call(tb, a, req)
-}
-
-// post submits a form as u with the session's CSRF token.
-func (u *tpUser) post(tb testing.TB, a *fiber.App, path string, values map[string]string) (*http.Response, string) {
-	tb.Helper()
-	v := map[string]string{"_csrf": u.csrf}
-	for k, val := range values {
-		v[k] = val
-	}
-	return call(tb, a, formReq(path, v, u.cookie))
-}
 
 func TestTopicPages(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
