@@ -46,12 +46,8 @@ func (s *server) apiCreateCategory(c *fiber.Ctx) error {
 
 // apiUpdateCategory: PATCH /api/v1/admin/categories/{id} → {category}.
 func (s *server) apiUpdateCategory(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[categoryRequest](c)
 	if err != nil {
-		return err
-	}
-	var req categoryRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	cat, err := s.Forum.UpdateCategory(c.UserContext(), currentUser(c), id, forum.CategoryInput(req))
@@ -189,18 +185,10 @@ func (s *server) adminCreateCategory(c *fiber.Ctx) error {
 			return c.Redirect("/admin", http.StatusSeeOther)
 		}
 	}
-	f := form{Values: vals}
-	if !formFailed(c, &f, err) {
-		return err
-	}
-	status := c.Response().StatusCode()
-	d, err := s.adminData(c)
-	if err != nil {
-		return err
-	}
-	d.Create = f
-	c.Status(status)
-	return s.render(c, "admin", "Admin", d)
+	return s.adminFormFailed(c, err, vals, func(d *adminPage, f form) bool {
+		d.Create = f
+		return true
+	})
 }
 
 // adminUpdateCategory: POST /admin/categories/{id}.
@@ -215,6 +203,20 @@ func (s *server) adminUpdateCategory(c *fiber.Ctx) error {
 			return c.Redirect("/admin#category-"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 		}
 	}
+	return s.adminFormFailed(c, err, vals, func(d *adminPage, f form) bool {
+		for i := range d.Rows {
+			if d.Rows[i].ID == id {
+				d.Rows[i].form = f
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// adminFormFailed shows /admin again with a failed category form, as typed
+// and with its errors, where put places it (false: the category is gone).
+func (s *server) adminFormFailed(c *fiber.Ctx, err error, vals map[string]string, put func(*adminPage, form) bool) error {
 	f := form{Values: vals}
 	if !formFailed(c, &f, err) {
 		return err
@@ -224,13 +226,7 @@ func (s *server) adminUpdateCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	found := false
-	for i := range d.Rows {
-		if d.Rows[i].ID == id {
-			d.Rows[i].form, found = f, true
-		}
-	}
-	if !found {
+	if !put(d, f) {
 		return models.ErrNotFound
 	}
 	c.Status(status)

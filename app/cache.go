@@ -25,14 +25,18 @@ import (
 // docs/caching.md), so an edit, removal or hide is never served from the
 // cache: it changes the version in its own transaction.
 //
-// Every rule about who shares a rendering lives in this file:
-//   - pageAudience and the handlers' per-page checks (personalOn) decide who
-//     shares a rendering of a URL;
-//   - frame decides what of the viewer a page shows, and on a page shared
-//     by members that is only the stand-in;
-//   - the stand-in's markers (CSRF token, username, avatar letter) are the
-//     whole list of what may differ between members on a shared page;
-//     serving it writes the viewer's own values over them (fillMember).
+// Every rule about who shares a rendering lives in this file, in this order:
+//
+//  1. Who shares: pageAudience and the per-route audiences below it
+//     (topicPageAudience, topicJSONAudience, searchJSONAudience, with
+//     personalOn), and guestFormless, the pages guests get without a token.
+//  2. What may differ between members on a shared page: the stand-ins
+//     (markers), drawn by frame and written over per request by fillMember.
+//  3. The machinery (cached, renderAndKeep, cachedForMember), which keeps
+//     nothing that carries a viewer's own token (localOwnPage).
+//  4. The versions each kind of page is filed under (listsVersion,
+//     topicVersion, searchVersion); the triggers behind them are listed in
+//     docs/caching.md.
 //
 // Guests share one rendering. Members who are not staff, not suspended and
 // have nothing of their own on the page (a post, a like, an open flag, the
@@ -41,17 +45,7 @@ import (
 // preference) makes a page nobody's to share: add it to frame's own-page
 // branch only, and TestSharedPagesHoldNothingPersonal keeps that true.
 
-// pageTTL bounds how long a cached page shows its relative times ("5m") and
-// view counts, which no version covers.
-const pageTTL = 30 * time.Second
-
-// listGrace is how late a list may show what its strict version leaves out
-// (new replies and topics, counts, order). It also caps how often a busy
-// forum renders each list page: at most once per listGrace.
-const listGrace = 3 * time.Second
-
-// maxCachedURL keeps odd, long URLs (made-up query strings) out of the cache.
-const maxCachedURL = 256
+// --- 1. Who shares a rendering ----------------------------------------------
 
 // audience is who may share one cached rendering of a URL.
 type audience string
@@ -68,6 +62,74 @@ const (
 	// everyone: the response does not depend on the viewer at all.
 	everyone audience = "e"
 )
+
+// pageAudience is who shares the current requester's rendering of an HTML
+// page: guests, members (before any per-page check), or nobody.
+func (s *server) pageAudience(c *fiber.Ctx) audience {
+	u := currentUser(c)
+	switch {
+	case u == nil:
+		return guests
+	case u != nil && !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
+		return members
+	}
+	return nobody
+}
+
+// topicPageAudience is who shares page n of a topic's HTML: pageAudience's
+// answer, except that a member with anything of their own on the page
+// (personalOn) gets it alone.
+func (s *server) topicPageAudience(c *fiber.Ctx, topicID int64, n int) (audience, error) {
+	a := s.pageAudience(c)
+	if a != members {
+		return a, nil
+	}
+	if personal, err := s.personalOn(c, topicID, n, forum.PerPage); err != nil || personal {
+		return nobody, err
+	}
+	return members, nil
+}
+
+// topicJSONAudience is who shares page n (of perPage posts) of GET /api/v1/topics/{id}. The
+// JSON has no frame, so a member who is not staff and has nothing of their
+// own on the page (personalOn) gets the guests' answer; staff see more.
+func (s *server) topicJSONAudience(c *fiber.Ctx, topicID int64, n, perPage int) (audience, error) {
+	switch u := currentUser(c); {
+	case u == nil:
+		return guests, nil
+	case u.IsStaff():
+		return nobody, nil
+	}
+	if personal, err := s.personalOn(c, topicID, n, perPage); err != nil || personal {
+		return nobody, err
+	}
+	return guests, nil
+}
+
+// searchJSONAudience is who shares GET /api/v1/search: everyone but staff,
+// who may see removed and hidden posts. (GET /api/v1/topics is everyone's.)
+func searchJSONAudience(c *fiber.Ctx) audience {
+	if currentUser(c).IsStaff() {
+		return nobody
+	}
+	return nonStaff
+}
+
+// personalOn reports whether the signed-in member has anything of their own
+// on page n (of perPage posts) of a topic (see models.Versions.Personal): then the page is theirs.
+func (s *server) personalOn(c *fiber.Ctx, topicID int64, n, perPage int) (bool, error) {
+	from := (max(1, n)-1)*perPage + 1
+	return s.Site.Versions.Personal(c.UserContext(), topicID, from, from+perPage-1, currentUser(c).ID)
+}
+
+// guestFormless are the pages that show guests no form that posts, so a
+// guest reading them needs no CSRF token and gets none: minting one costs a
+// random read and a Set-Cookie on every view of the busiest pages, and
+// without one every guest can share one cached rendering. The sign-in and
+// register pages set it before a guest can post anything.
+var guestFormless = map[string]bool{"home": true, "topic": true, "search": true}
+
+// --- 2. What may differ between members on a shared page -------------------
 
 // markerUsername is a username that can be written into a page in place of
 // the marker without escaping, in HTML text and in a URL path alike. Others
@@ -108,22 +170,23 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 	return nil
 }
 
-// pageAudience is who shares the current requester's rendering of an HTML
-// page: guests, members (before any per-page check), or nobody.
-func (s *server) pageAudience(c *fiber.Ctx) audience {
-	u := currentUser(c)
-	switch {
-	case u == nil:
-		return guests
-	case u != nil && !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
-		return members
-	}
-	return nobody
-}
-
-// markers stand in for a member's CSRF token, username and avatar letter in
-// pages cached for members: a random prefix, unknown outside this process,
-// and one letter naming what it stands for.
+// markers are the member stand-ins, and their fields the whole list of what
+// may differ between two members on a page they share. frame draws each in
+// place of the member's own value and fillMember writes the requester's
+// value over it on every response:
+//
+//	csrf      page.CSRF: the csrf-token meta tag and every form's _csrf
+//	username  page.User.Username: the header's user chip and /u/{name}
+//	initial   page.Initial: the header's avatar letter
+//
+// Each is a random prefix, unknown outside this process, and one letter
+// naming what it stands for. Everything else frame sets for a shared page is
+// the same for every member who may share it: page.User.Role (never staff,
+// see pageAudience), and no Staff, Admin, Suspension or ModOpen. A new
+// per-member value either gets a marker of its own (a field and letter here,
+// a case in fillMember; its value must need no escaping wherever a template
+// writes it) or goes in frame's own-page branch, which keeps every page that
+// shows it out of the cache.
 type markers struct {
 	prefix                  []byte
 	csrf, username, initial string
@@ -163,6 +226,24 @@ func (m *markers) fillMember(dst, page []byte, token, username, initial string) 
 
 // localShared tells render to draw the stand-in member (see markers).
 const localShared = "agora.sharedPage"
+
+// --- 3. The machinery ---------------------------------------------------------
+
+// pageTTL bounds how long a cached page shows its relative times ("5m") and
+// view counts, which no version covers.
+const pageTTL = 30 * time.Second
+
+// listGrace is how late a list may show what its strict version leaves out
+// (new replies and topics, counts, order). It also caps how often a busy
+// forum renders each list page: at most once per listGrace.
+const listGrace = 3 * time.Second
+
+// maxCachedURL keeps odd, long URLs (made-up query strings) out of the cache.
+const maxCachedURL = 256
+
+// localOwnPage marks a response that carries the viewer's own CSRF token:
+// the page cache must not keep it.
+const localOwnPage = "agora.ownPage"
 
 // pageBuffers hold decoded members' pages while they are filled in.
 var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -242,12 +323,7 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 	return nil
 }
 
-// personalOn reports whether the signed-in member has anything of their own
-// on page n of a topic (see models.Versions.Personal): then the page is theirs.
-func (s *server) personalOn(c *fiber.Ctx, topicID int64, n int) (bool, error) {
-	from := (max(1, n)-1)*forum.PerPage + 1
-	return s.Site.Versions.Personal(c.UserContext(), topicID, from, from+forum.PerPage-1, currentUser(c).ID)
-}
+// --- 4. Versions (the triggers: docs/caching.md) ------------------------------
 
 // listsVersion versions topic lists (see models.Versions): new replies and
 // topics, counts and order may show up to listGrace late, titles, removals

@@ -57,12 +57,8 @@ type flagRequest struct {
 
 // apiFlag: POST /api/v1/posts/{id}/flags {reason, note?} → 201 {flag, post_hidden}.
 func (s *server) apiFlag(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[flagRequest](c)
 	if err != nil {
-		return err
-	}
-	var req flagRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	res, err := s.Moderation.Flag(c.UserContext(), currentUser(c), id, req.Reason, req.Note)

@@ -313,3 +313,14 @@ func parseJSON(c *fiber.Ctx, v any) error {
 	}
 	return nil
 }
+
+// idAndJSON reads the route's {id} and the JSON body: how every write on
+// one object starts.
+func idAndJSON[T any](c *fiber.Ctx) (int64, T, error) {
+	var req T
+	id, err := idParam(c, "id")
+	if err == nil {
+		err = parseJSON(c, &req)
+	}
+	return id, req, err
+}

@@ -26,12 +26,8 @@ type toolRequest struct {
 
 // apiModPost: POST /api/v1/mod/posts/{id}/{remove|restore|edit} → {post}.
 func (s *server) apiModPost(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[toolRequest](c)
 	if err != nil {
-		return err
-	}
-	var req toolRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	u, ctx := currentUser(c), c.UserContext()
@@ -54,12 +50,8 @@ func (s *server) apiModPost(c *fiber.Ctx) error {
 
 // apiModTopic: POST /api/v1/mod/topics/{id}/{lock|unlock|pin|unpin|move} → {topic}.
 func (s *server) apiModTopic(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[toolRequest](c)
 	if err != nil {
-		return err
-	}
-	var req toolRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	switch a := c.Params("action"); a {
@@ -83,12 +75,8 @@ type suspendRequest struct {
 
 // apiModUser: POST /api/v1/mod/users/{id}/{suspend|unsuspend} → {user}.
 func (s *server) apiModUser(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[suspendRequest](c)
 	if err != nil {
-		return err
-	}
-	var req suspendRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	u, ctx := currentUser(c), c.UserContext()

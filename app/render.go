@@ -13,20 +13,11 @@ var pageTemplates = []string{"home", "login", "register", "profile", "setup", "e
 	"topic", "new_topic", "edit_post", "revisions", "admin",
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
 
-// guestFormless are the pages that show guests no form that posts, so a
-// guest reading them needs no CSRF token and gets none: minting one costs a
-// random read and a Set-Cookie on every view of the busiest pages, and
-// without one every guest can share one cached rendering (cache.go). The
-// sign-in and register pages set it before a guest can post anything.
-var guestFormless = map[string]bool{"home": true, "topic": true, "search": true}
-
-// localOwnPage marks a response that carries the viewer's own CSRF token:
-// the page cache must not keep it.
-const localOwnPage = "agora.ownPage"
-
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data. What of it may
-// differ between members sharing a cached page is decided in cache.go.
+// differ between members sharing a cached page is decided in cache.go
+// (frame and the markers), and so is which pages guests get without a CSRF
+// token (guestFormless).
 type page struct {
 	Title     string
 	Community string

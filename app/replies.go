@@ -27,12 +27,8 @@ type replyRequest struct {
 
 // apiReply: POST /api/v1/topics/{id}/posts → 201 {post}.
 func (s *server) apiReply(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[replyRequest](c)
 	if err != nil {
-		return err
-	}
-	var req replyRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	u := currentUser(c)
@@ -256,12 +252,8 @@ type editRequest struct {
 
 // apiEditPost: PATCH /api/v1/posts/{id} → {post}.
 func (s *server) apiEditPost(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	id, req, err := idAndJSON[editRequest](c)
 	if err != nil {
-		return err
-	}
-	var req editRequest
-	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
 	pv, err := s.Forum.EditPost(c.UserContext(), currentUser(c), id, req.Body, req.Reason)

@@ -84,11 +84,7 @@ func (s *server) runSearch(c *fiber.Ctx) (*searchPage, error) {
 
 // apiSearch: GET /api/v1/search?q=…[&include=removed].
 func (s *server) apiSearch(c *fiber.Ctx) error {
-	a := nonStaff
-	if currentUser(c).IsStaff() {
-		a = nobody
-	}
-	return s.cached(c, a, s.searchVersion, func() error {
+	return s.cached(c, searchJSONAudience(c), s.searchVersion, func() error {
 		res, err := s.runSearch(c)
 		if err != nil {
 			return err

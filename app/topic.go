@@ -45,7 +45,8 @@ type categoryRef struct {
 }
 
 // apiTopic: GET /api/v1/topics/{id}?page=&per_page= → {topic, posts}.
-// Topic pages hold forum.PerPage posts; per_page may only ask for fewer.
+// per_page is at most forum.PerPage (the topic page's size), and pages
+// count in it, as on every list: page 2 goes on where page 1 stopped.
 func (s *server) apiTopic(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -55,28 +56,18 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 	if c.Query("per_page") == "" || perPage > forum.PerPage {
 		perPage = forum.PerPage
 	}
-	a := guests
-	if u := currentUser(c); u != nil {
-		// A member with nothing of their own on the page sees what guests see.
-		a = nobody
-		if !u.IsStaff() {
-			personal, err := s.personalOn(c, id, page)
-			if err != nil {
-				return err
-			}
-			if !personal {
-				a = guests
-			}
-		}
+	a, err := s.topicJSONAudience(c, id, page, perPage)
+	if err != nil {
+		return err
 	}
 	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, "") }
 	err = s.cached(c, a, version, func() error {
-		v, err := s.Forum.TopicPage(c.UserContext(), currentUser(c), id, page)
+		v, err := s.Forum.TopicPageOf(c.UserContext(), currentUser(c), id, page, perPage)
 		if err != nil {
 			return err
 		}
 		items := make([]postJSON, 0, len(v.Posts))
-		for _, pv := range v.Posts[:min(len(v.Posts), perPage)] {
+		for _, pv := range v.Posts {
 			items = append(items, postOut(pv))
 		}
 		var author *userBrief
@@ -374,13 +365,9 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 		slug = "/" // never a slug: no version, so the redirect is not cached
 	}
 	n := c.QueryInt("page", 1)
-	a := s.pageAudience(c)
-	if a == members {
-		if personal, err := s.personalOn(c, id, n); err != nil {
-			return err
-		} else if personal {
-			a = nobody
-		}
+	a, err := s.topicPageAudience(c, id, n)
+	if err != nil {
+		return err
 	}
 	version := func(ctx context.Context) (pagecache.Version, error) { return s.topicVersion(ctx, id, slug) }
 	err = s.cached(c, a, version, func() error {

@@ -38,6 +38,15 @@ const RemovedNotice = "This post was removed by a moderator for violating the co
 // TopicPage loads page (from 1) of a topic for viewer (nil: a guest) with a
 // fixed number of queries, whatever the page holds.
 func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID int64, page int) (*TopicPage, error) {
+	return s.TopicPageOf(ctx, viewer, topicID, page, PerPage)
+}
+
+// TopicPageOf is TopicPage with pages of perPage posts (1..PerPage; others
+// mean PerPage), as the JSON API's ?per_page asks.
+func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID int64, page, perPage int) (*TopicPage, error) {
+	if perPage < 1 || perPage > PerPage {
+		perPage = PerPage
+	}
 	t, err := s.Topic(ctx, viewer, topicID)
 	if err != nil {
 		return nil, err
@@ -50,12 +59,12 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 	if err != nil {
 		return nil, err
 	}
-	pages := max(1, (last+PerPage-1)/PerPage)
+	pages := max(1, (last+perPage-1)/perPage)
 	if page < 1 || page > pages {
 		return nil, models.ErrNotFound
 	}
-	from := (page-1)*PerPage + 1
-	posts, err := models.TopicPosts(ctx, s.DB, topicID, from, from+PerPage-1)
+	from := (page-1)*perPage + 1
+	posts, err := models.TopicPosts(ctx, s.DB, topicID, from, from+perPage-1)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +105,7 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 		pv.OpenFlag = flags[p.ID]
 		if t.SolvedPostID != nil && p.ID == *t.SolvedPostID {
 			v.Solution = pv
-			if p.PostNumber < from || p.PostNumber >= from+PerPage {
+			if p.PostNumber < from || p.PostNumber >= from+perPage {
 				continue // loaded only to show under the question
 			}
 		}
