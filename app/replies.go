@@ -273,13 +273,18 @@ type editPostPage struct {
 	HasPreview bool
 }
 
-// editPostForm: GET /p/{id}/edit.
-func (s *server) editPostForm(c *fiber.Ctx) error {
+// editablePost loads the post of the route's {id} if the viewer may edit it.
+func (s *server) editablePost(c *fiber.Ctx) (*models.Post, *models.Topic, error) {
 	id, err := idParam(c, "id")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	p, t, err := s.Forum.EditablePost(c.UserContext(), currentUser(c), id)
+	return s.Forum.EditablePost(c.UserContext(), currentUser(c), id)
+}
+
+// editPostForm: GET /p/{id}/edit.
+func (s *server) editPostForm(c *fiber.Ctx) error {
+	p, t, err := s.editablePost(c)
 	if err != nil {
 		return err
 	}
@@ -289,11 +294,7 @@ func (s *server) editPostForm(c *fiber.Ctx) error {
 
 // editPostSubmit: POST /p/{id}/edit — save (keeping a revision) and go back to the post.
 func (s *server) editPostSubmit(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	p, t, err := s.Forum.EditablePost(c.UserContext(), currentUser(c), id)
+	p, t, err := s.editablePost(c)
 	if err != nil {
 		return err
 	}
