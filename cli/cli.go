@@ -90,11 +90,20 @@ func (e usageError) Error() string { return string(e) }
 // (unreachable database, unwritable data directory, address in use).
 var errStartup = errors.New("cannot start")
 
-// openDB opens and migrates the configured database.
-func openDB(ctx context.Context, cfg config.Config) (*bun.DB, error) {
+// connect opens the configured database as it is, without migrating it.
+func connect(ctx context.Context, cfg config.Config) (*bun.DB, error) {
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+	}
+	return db, nil
+}
+
+// openDB opens and migrates the configured database.
+func openDB(ctx context.Context, cfg config.Config) (*bun.DB, error) {
+	db, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := database.Migrate(ctx, db); err != nil {
 		db.Close()
@@ -247,9 +256,9 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := connect(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+		return err
 	}
 	defer db.Close()
 	m, err := database.Migrator(db)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"agora/config"
-	"agora/database"
 	"agora/moderation"
 )
 
@@ -22,9 +21,9 @@ func modlogCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := connect(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+		return err
 	}
 	defer db.Close()
 	broken, checked, err := moderation.VerifyLog(ctx, db)
