@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
@@ -158,6 +159,10 @@ func newContractWorld(t *testing.T, db *bun.DB) *contractWorld {
 	w.topic = w.mapiWorld.topic(t, "author")
 	w.reply = w.mapiWorld.reply(t, "member", w.topic.ID)
 	w.flagged = w.mapiWorld.reply(t, "author", w.topic.ID)
+	badge := &models.Badge{Name: "First reply", Description: "Answered someone.", Tier: "bronze", CreatedAt: time.Now().UTC()}
+	if _, err := db.NewInsert().Model(badge).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.mod.Flag(context.Background(), w.user["member"], w.flagged.ID, "spam", ""); err != nil {
 		t.Fatal(err)
 	}
