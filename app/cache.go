@@ -29,7 +29,7 @@ import (
 //
 //  1. Who shares: pageAudience and the per-route audiences below it
 //     (topicPageAudience, topicJSONAudience, searchJSONAudience, with
-//     personalOn), and guestFormless, the pages guests get without a token.
+//     unlessPersonal), and guestFormless, the pages guests get without a token.
 //  2. What may differ between members on a shared page: the stand-ins
 //     (markers), drawn by frame and written over per request by fillMember.
 //  3. The machinery (cached, renderAndKeep, cachedForMember), which keeps
@@ -70,7 +70,7 @@ func (s *server) pageAudience(c *fiber.Ctx) audience {
 	switch {
 	case u == nil:
 		return guests
-	case u != nil && !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
+	case !u.IsStaff() && u.Suspension(s.Now()) == nil && markerUsername.MatchString(u.Username):
 		return members
 	}
 	return nobody
@@ -78,21 +78,17 @@ func (s *server) pageAudience(c *fiber.Ctx) audience {
 
 // topicPageAudience is who shares page n of a topic's HTML: pageAudience's
 // answer, except that a member with anything of their own on the page
-// (personalOn) gets it alone.
+// (unlessPersonal) gets it alone.
 func (s *server) topicPageAudience(c *fiber.Ctx, topicID int64, n int) (audience, error) {
-	a := s.pageAudience(c)
-	if a != members {
+	if a := s.pageAudience(c); a != members {
 		return a, nil
 	}
-	if personal, err := s.personalOn(c, topicID, n, forum.PerPage); err != nil || personal {
-		return nobody, err
-	}
-	return members, nil
+	return s.unlessPersonal(c, topicID, n, forum.PerPage, members)
 }
 
 // topicJSONAudience is who shares page n (of perPage posts) of GET /api/v1/topics/{id}. The
 // JSON has no frame, so a member who is not staff and has nothing of their
-// own on the page (personalOn) gets the guests' answer; staff see more.
+// own on the page (unlessPersonal) gets the guests' answer; staff see more.
 func (s *server) topicJSONAudience(c *fiber.Ctx, topicID int64, n, perPage int) (audience, error) {
 	switch u := currentUser(c); {
 	case u == nil:
@@ -100,10 +96,7 @@ func (s *server) topicJSONAudience(c *fiber.Ctx, topicID int64, n, perPage int) 
 	case u.IsStaff():
 		return nobody, nil
 	}
-	if personal, err := s.personalOn(c, topicID, n, perPage); err != nil || personal {
-		return nobody, err
-	}
-	return guests, nil
+	return s.unlessPersonal(c, topicID, n, perPage, guests)
 }
 
 // searchJSONAudience is who shares GET /api/v1/search: everyone but staff,
@@ -115,11 +108,16 @@ func searchJSONAudience(c *fiber.Ctx) audience {
 	return nonStaff
 }
 
-// personalOn reports whether the signed-in member has anything of their own
-// on page n (of perPage posts) of a topic (see models.Versions.Personal): then the page is theirs.
-func (s *server) personalOn(c *fiber.Ctx, topicID int64, n, perPage int) (bool, error) {
-	from := (max(1, n)-1)*perPage + 1
-	return s.Site.Versions.Personal(c.UserContext(), topicID, from, from+perPage-1, currentUser(c).ID)
+// unlessPersonal is shared, the signed-in member's audience on page n (of
+// perPage posts) of a topic, unless they have anything of their own on it
+// (see models.Versions.Personal): then the page is theirs alone.
+func (s *server) unlessPersonal(c *fiber.Ctx, topicID int64, n, perPage int, shared audience) (audience, error) {
+	from, to := forum.PostRange(n, perPage)
+	personal, err := s.Site.Versions.Personal(c.UserContext(), topicID, from, to, currentUser(c).ID)
+	if err != nil || personal {
+		return nobody, err
+	}
+	return shared, nil
 }
 
 // guestFormless are the pages that show guests no form that posts, so a

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -416,5 +417,40 @@ func TestSearchWithoutIndex(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestSearchLinksReachThePostsPage: a hit past the first page of its topic
+// links to the page that holds it, counted in the forum's page size, on the
+// results page and in the API.
+func TestSearchLinksReachThePostsPage(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		w := newSearchWorld(t, db)
+		fs := forum.New(db, nil)
+		var last *models.Post
+		for i := 0; i < forum.PerPage-1; i++ { // the topic holds 3 posts: 22 after these
+			body := fmt.Sprintf("Same problem here (%d).", i)
+			if i == forum.PerPage-2 {
+				body = "Fixed it: the zanzibar proxy dropped the retries."
+			}
+			p, err := fs.Reply(context.Background(), w.bob.User, w.topic.ID, body, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = p
+		}
+		w.catchUp()
+		want := fmt.Sprintf("/t/%d/%s?page=2#post-%d", w.topic.ID, w.topic.Slug, last.PostNumber)
+		if last.PostNumber != forum.PerPage+2 {
+			t.Fatalf("the hit is post %d, want %d (the second page)", last.PostNumber, forum.PerPage+2)
+		}
+		status, m := w.searchAPI(t, w.alice, "q=zanzibar")
+		items, _ := m["items"].([]any)
+		if status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["url"] != want {
+			t.Fatalf("search API: %d %v, want one hit at %s", status, m, want)
+		}
+		res, body := w.alice.get(t, w.a, "/search?q=zanzibar")
+		tpWantStatus(t, res, body, http.StatusOK)
+		tpWantContains(t, body, `href="`+want+`"`)
 	})
 }

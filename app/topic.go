@@ -53,9 +53,10 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 		return err
 	}
 	page, perPage := pageParams(c)
-	if c.Query("per_page") == "" || perPage > forum.PerPage {
+	if c.Query("per_page") == "" {
 		perPage = forum.PerPage
 	}
+	perPage = forum.TopicPageSize(perPage)
 	a, err := s.topicJSONAudience(c, id, page, perPage)
 	if err != nil {
 		return err

@@ -41,12 +41,19 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 	return s.TopicPageOf(ctx, viewer, topicID, page, PerPage)
 }
 
-// TopicPageOf is TopicPage with pages of perPage posts (1..PerPage; others
-// mean PerPage), as the JSON API's ?per_page asks.
+// TopicPageSize is the page size a request for perPage posts gets: 1 to PerPage.
+func TopicPageSize(perPage int) int { return min(max(1, perPage), PerPage) }
+
+// PostRange is the post numbers page (from 1) of perPage posts holds.
+func PostRange(page, perPage int) (from, to int) {
+	from = (max(1, page)-1)*perPage + 1
+	return from, from + perPage - 1
+}
+
+// TopicPageOf is TopicPage with pages of TopicPageSize(perPage) posts, as
+// the JSON API's ?per_page asks.
 func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID int64, page, perPage int) (*TopicPage, error) {
-	if perPage < 1 || perPage > PerPage {
-		perPage = PerPage
-	}
+	perPage = TopicPageSize(perPage)
 	t, err := s.Topic(ctx, viewer, topicID)
 	if err != nil {
 		return nil, err
@@ -63,8 +70,8 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 	if page < 1 || page > pages {
 		return nil, models.ErrNotFound
 	}
-	from := (page-1)*perPage + 1
-	posts, err := models.TopicPosts(ctx, s.DB, topicID, from, from+perPage-1)
+	from, to := PostRange(page, perPage)
+	posts, err := models.TopicPosts(ctx, s.DB, topicID, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +112,7 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 		pv.OpenFlag = flags[p.ID]
 		if t.SolvedPostID != nil && p.ID == *t.SolvedPostID {
 			v.Solution = pv
-			if p.PostNumber < from || p.PostNumber >= from+perPage {
+			if p.PostNumber < from || p.PostNumber > to {
 				continue // loaded only to show under the question
 			}
 		}
