@@ -29,7 +29,7 @@ const touchEvery = time.Hour
 
 // Service is the account logic over one database.
 type Service struct {
-	DB  *bun.DB
+	db  *bun.DB
 	Now func() time.Time
 
 	dummyHash string // compared against when the account is unknown, so timing tells nothing
@@ -44,7 +44,7 @@ func New(db *bun.DB, now func() time.Time) *Service {
 	if err != nil {
 		panic(err) // only fails when crypto/rand does
 	}
-	return &Service{DB: db, Now: now, dummyHash: dummy}
+	return &Service{db: db, Now: now, dummyHash: dummy}
 }
 
 // RegisterInput is what a new member submits.
@@ -120,7 +120,7 @@ func (s *Service) RegisterWith(ctx context.Context, in RegisterInput, also func(
 		role = models.RoleMember
 	}
 	u := &models.User{Username: in.Username, Email: in.Email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := models.CreateUser(ctx, tx, u); err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (s *Service) RegisterWith(ctx context.Context, in RegisterInput, also func(
 // Authenticate returns the account for login (username or email) and
 // password, or ErrBadCredentials.
 func (s *Service) Authenticate(ctx context.Context, login, password string) (*models.User, error) {
-	u, err := models.UserByLogin(ctx, s.DB, strings.TrimSpace(login))
+	u, err := models.UserByLogin(ctx, s.db, strings.TrimSpace(login))
 	if err != nil && !models.IsNotFound(err) {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (s *Service) StartSession(ctx context.Context, userID int64, ip, userAgent 
 		UserID: userID, TokenHash: HashToken(token), CSRFToken: NewToken(), IP: ip, UserAgent: userAgent,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionTTL),
 	}
-	if err := models.CreateSession(ctx, s.DB, sess); err != nil {
+	if err := models.CreateSession(ctx, s.db, sess); err != nil {
 		return "", nil, err
 	}
 	return token, sess, nil
@@ -176,11 +176,11 @@ func (s *Service) StartSession(ctx context.Context, userID int64, ip, userAgent 
 // SessionUser resolves a session cookie value to its session and user, or ErrNotFound.
 func (s *Service) SessionUser(ctx context.Context, token string) (*models.User, *models.Session, error) {
 	now := s.Now().UTC()
-	sess, err := models.SessionByTokenHash(ctx, s.DB, HashToken(token), now)
+	sess, err := models.SessionByTokenHash(ctx, s.db, HashToken(token), now)
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := models.UserByID(ctx, s.DB, sess.UserID)
+	u, err := models.UserByID(ctx, s.db, sess.UserID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*models.User, 
 		return nil, nil, fmt.Errorf("session of erased user: %w", models.ErrNotFound)
 	}
 	if now.Sub(sess.LastSeenAt) > touchEvery {
-		if err := models.TouchSession(ctx, s.DB, sess.ID, now, now.Add(SessionTTL)); err != nil {
+		if err := models.TouchSession(ctx, s.db, sess.ID, now, now.Add(SessionTTL)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -197,14 +197,14 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*models.User, 
 
 // EndSession signs the session with that cookie value out.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	return models.DeleteSession(ctx, s.DB, HashToken(token))
+	return models.DeleteSession(ctx, s.db, HashToken(token))
 }
 
 // IssueToken creates a bearer API token for userID and returns it; only its hash is kept.
 func (s *Service) IssueToken(ctx context.Context, userID int64, name string) (string, error) {
 	token := "agora_" + NewToken()
 	t := &models.APIToken{UserID: userID, TokenHash: HashToken(token), Name: name, CreatedAt: s.Now().UTC()}
-	if err := models.CreateAPIToken(ctx, s.DB, t); err != nil {
+	if err := models.CreateAPIToken(ctx, s.db, t); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -212,7 +212,7 @@ func (s *Service) IssueToken(ctx context.Context, userID int64, name string) (st
 
 // TokenUser resolves a bearer token to its user, or ErrNotFound.
 func (s *Service) TokenUser(ctx context.Context, token string) (*models.User, error) {
-	u, err := models.UserByAPIToken(ctx, s.DB, HashToken(token), s.Now().UTC())
+	u, err := models.UserByAPIToken(ctx, s.db, HashToken(token), s.Now().UTC())
 	if err != nil {
 		return nil, err
 	}
@@ -224,18 +224,18 @@ func (s *Service) TokenUser(ctx context.Context, token string) (*models.User, er
 
 // RevokeToken makes the bearer token stop working.
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
-	return models.DeleteAPIToken(ctx, s.DB, HashToken(token))
+	return models.DeleteAPIToken(ctx, s.db, HashToken(token))
 }
 
 // User returns the member with that id (erased ones too, for staff pages) or ErrNotFound.
 func (s *Service) User(ctx context.Context, id int64) (*models.User, error) {
-	return models.UserByID(ctx, s.DB, id)
+	return models.UserByID(ctx, s.db, id)
 }
 
 // Profile returns the member with that username (any case), or ErrNotFound
 // when there is none or the account was erased.
 func (s *Service) Profile(ctx context.Context, username string) (*models.User, error) {
-	u, err := models.UserByUsername(ctx, s.DB, username)
+	u, err := models.UserByUsername(ctx, s.db, username)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *Service) Profile(ctx context.Context, username string) (*models.User, e
 
 // PurgeExpired deletes the sessions that expired and returns how many.
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
-	return models.DeleteExpiredSessions(ctx, s.DB, s.Now().UTC())
+	return models.DeleteExpiredSessions(ctx, s.db, s.Now().UTC())
 }
 
 // RunPurge purges expired sessions now and then every interval until ctx ends.

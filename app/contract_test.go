@@ -107,11 +107,11 @@ func servedRoutes(a *fiber.App) []servedRoute {
 	var out []servedRoute
 	seen := map[servedRoute]bool{}
 	for _, r := range a.GetRoutes(true) {
-		if r.Method == http.MethodHead || r.Path == "/" && r.Method != http.MethodGet || strings.Contains(r.Path, "*") {
+		if r.Method == http.MethodHead { // Fiber serves HEAD beside every GET
 			continue
 		}
 		sr := servedRoute{r.Method, r.Path}
-		if !seen[sr] && (r.Method != http.MethodGet || len(r.Handlers) > 0) {
+		if !seen[sr] {
 			seen[sr] = true
 			out = append(out, sr)
 		}

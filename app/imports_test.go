@@ -23,9 +23,10 @@ import (
 //   - calling a function of a domain package that takes a database handle
 //     (models.PostByID(ctx, db, …), moderation.Record(ctx, tx, …),
 //     forum.New(db, …)…), found by reading those packages' source;
-//   - reading a service's exported handle field (forum.Service.DB…), which
-//     needs no import at all: s.Forum.DB is a *bun.DB in a file that never
-//     names bun.
+//   - reading an exported handle field of a domain type, which needs no
+//     import at all (s.Forum.DB would be a *bun.DB in a file that never
+//     names bun). The services keep their handles unexported, so the
+//     compiler refuses that today; this check keeps it so.
 
 // forbiddenImports are the packages app/ may not import, each with why.
 var forbiddenImports = []struct{ path, why string }{

@@ -93,12 +93,12 @@ func (s *Service) CreateCategory(ctx context.Context, admin *models.User, in Cat
 	}
 	if in.Position == nil {
 		var max int
-		if err := s.DB.NewSelect().Model((*models.Category)(nil)).ColumnExpr("COALESCE(MAX(position), 0)").Scan(ctx, &max); err != nil {
+		if err := s.db.NewSelect().Model((*models.Category)(nil)).ColumnExpr("COALESCE(MAX(position), 0)").Scan(ctx, &max); err != nil {
 			return nil, err
 		}
 		c.Position = max + 1
 	}
-	if err := models.CreateCategory(ctx, s.DB, c); err != nil {
+	if err := models.CreateCategory(ctx, s.db, c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -109,7 +109,7 @@ func (s *Service) UpdateCategory(ctx context.Context, admin *models.User, id int
 	if err := policy.Admin(admin); err != nil {
 		return nil, err
 	}
-	c, err := models.CategoryByID(ctx, s.DB, id)
+	c, err := models.CategoryByID(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) UpdateCategory(ctx context.Context, admin *models.User, id int
 		return nil, err
 	}
 	c.UpdatedAt = s.now()
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := models.UpdateCategory(ctx, tx, c); err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ const (
 
 // Service is the forum logic over one database.
 type Service struct {
-	DB  *bun.DB
+	db  *bun.DB
 	Now func() time.Time
 }
 
@@ -40,7 +40,7 @@ func New(db *bun.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{DB: db, Now: now}
+	return &Service{db: db, Now: now}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
@@ -88,7 +88,7 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 	if in.CategoryID == 0 {
 		v.Add("category_id", "choose a category")
 	} else {
-		c, err := models.CategoryByID(ctx, s.DB, in.CategoryID)
+		c, err := models.CategoryByID(ctx, s.db, in.CategoryID)
 		switch {
 		case models.IsNotFound(err):
 			v.Add("category_id", "that category does not exist")
@@ -108,7 +108,7 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		LastPostedAt: now, LastPostUserID: &author.ID, CreatedAt: now, UpdatedAt: now}
 	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: html, RenderVersion: markup.Version,
 		CreatedAt: now, UpdatedAt: now}
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("insert topic: %w", err)
 		}
@@ -136,7 +136,7 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 
 // Topic returns a topic that viewer may see (policy.SeeTopic).
 func (s *Service) Topic(ctx context.Context, viewer *models.User, id int64) (*models.Topic, error) {
-	t, err := models.TopicByID(ctx, s.DB, id)
+	t, err := models.TopicByID(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (s *Service) Topic(ctx context.Context, viewer *models.User, id int64) (*mo
 
 // PostInTopic returns a post whose topic viewer may see, with that topic.
 func (s *Service) PostInTopic(ctx context.Context, viewer *models.User, postID int64) (*models.Post, *models.Topic, error) {
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := models.PostByID(ctx, s.db, postID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,7 +165,7 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	if err := policy.Write(author, s.now()); err != nil {
 		return nil, err
 	}
-	t, err := models.TopicByID(ctx, s.DB, topicID)
+	t, err := models.TopicByID(ctx, s.db, topicID)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	validateBody(v, body)
 	var parent *models.Post
 	if replyTo != nil && *replyTo != 0 {
-		parent, err = models.PostByID(ctx, s.DB, *replyTo)
+		parent, err = models.PostByID(ctx, s.db, *replyTo)
 		if err != nil && !models.IsNotFound(err) {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	now := s.now()
 	p := &models.Post{TopicID: topicID, UserID: author.ID, ReplyToPostID: replyTo, Body: body,
 		HTML: markup.Render(body), RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Updating the topic first locks its row, so post numbers are handed out one at a time.
 		res, err := tx.NewUpdate().Model((*models.Topic)(nil)).
 			Set("reply_count = reply_count + 1").Set("last_posted_at = ?", now).
@@ -282,17 +282,17 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 	if body != p.Body {
 		now := s.now()
 		html := markup.Render(body)
-		err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
 		})
 		if err != nil {
 			return nil, err
 		}
-		if p, err = models.PostByID(ctx, s.DB, p.ID); err != nil {
+		if p, err = models.PostByID(ctx, s.db, p.ID); err != nil {
 			return nil, err
 		}
 	}
-	author, err := models.UserByID(ctx, s.DB, p.UserID)
+	author, err := models.UserByID(ctx, s.db, p.UserID)
 	if err != nil && !models.IsNotFound(err) {
 		return nil, err
 	}
@@ -318,7 +318,7 @@ func (s *Service) Revisions(ctx context.Context, viewer *models.User, postID int
 	if err := policy.SeeRevisions(viewer, t, p); err != nil {
 		return nil, nil, nil, err
 	}
-	revs, err := models.PostRevisions(ctx, s.DB, postID)
+	revs, err := models.PostRevisions(ctx, s.db, postID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -326,7 +326,7 @@ func (s *Service) Revisions(ctx context.Context, viewer *models.User, postID int
 	for i, r := range revs {
 		ids[i] = r.UserID
 	}
-	editors, err := models.UsersByIDs(ctx, s.DB, ids)
+	editors, err := models.UsersByIDs(ctx, s.db, ids)
 	if err != nil {
 		return nil, nil, nil, err
 	}

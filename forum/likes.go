@@ -43,7 +43,7 @@ func (s *Service) ToggleLike(ctx context.Context, u *models.User, postID int64) 
 	if err != nil {
 		return nil, err
 	}
-	liked, err := models.LikedPostIDs(ctx, s.DB, u.ID, []int64{postID})
+	liked, err := models.LikedPostIDs(ctx, s.db, u.ID, []int64{postID})
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) likeable(ctx context.Context, u *models.User, postID int64) (*
 func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t *models.Topic, like bool) (int, error) {
 	now := s.now()
 	var count int
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var res interface{ RowsAffected() (int64, error) }
 		var err error
 		delta := 1

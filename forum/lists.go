@@ -30,11 +30,11 @@ type TopicList struct {
 // Topics loads a page of a topic list with its categories and authors:
 // three queries, whatever the page holds.
 func (s *Service) Topics(ctx context.Context, o models.TopicListOptions) (*TopicList, error) {
-	cats, err := models.ListCategories(ctx, s.DB, true)
+	cats, err := models.ListCategories(ctx, s.db, true)
 	if err != nil {
 		return nil, err
 	}
-	topics, total, err := models.ListTopics(ctx, s.DB, o)
+	topics, total, err := models.ListTopics(ctx, s.db, o)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Service) Topics(ctx context.Context, o models.TopicListOptions) (*Topic
 			ids = append(ids, *t.LastPostUserID)
 		}
 	}
-	users, err := models.AuthorsByIDs(ctx, s.DB, ids)
+	users, err := models.AuthorsByIDs(ctx, s.db, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -71,28 +71,28 @@ func (s *Service) Topics(ctx context.Context, o models.TopicListOptions) (*Topic
 // Categories returns the categories in display order, archived ones too
 // for viewers shown them (policy.SeeArchived).
 func (s *Service) Categories(ctx context.Context, viewer *models.User) ([]*models.Category, error) {
-	return models.ListCategories(ctx, s.DB, policy.SeeArchived(viewer))
+	return models.ListCategories(ctx, s.db, policy.SeeArchived(viewer))
 }
 
 // AllCategories returns every category, archived ones too, in display
 // order: for the filters of the staff's pages.
 func (s *Service) AllCategories(ctx context.Context) ([]*models.Category, error) {
-	return models.ListCategories(ctx, s.DB, true)
+	return models.ListCategories(ctx, s.db, true)
 }
 
 // OpenCategories returns the categories that take new topics, in display order.
 func (s *Service) OpenCategories(ctx context.Context) ([]*models.Category, error) {
-	return models.ListCategories(ctx, s.DB, false)
+	return models.ListCategories(ctx, s.db, false)
 }
 
 // CategoryBySlug returns the category or ErrNotFound.
 func (s *Service) CategoryBySlug(ctx context.Context, slug string) (*models.Category, error) {
-	return models.CategoryBySlug(ctx, s.DB, slug)
+	return models.CategoryBySlug(ctx, s.db, slug)
 }
 
 // TopicsByIDs returns the topics with those ids that viewer may see, in that order.
 func (s *Service) TopicsByIDs(ctx context.Context, viewer *models.User, ids []int64) ([]*models.Topic, error) {
-	byID, err := models.TopicsByIDs(ctx, s.DB, ids)
+	byID, err := models.TopicsByIDs(ctx, s.db, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func (s *Service) RerenderStale(ctx context.Context, batch int) (int, error) {
 	var after int64
 	for {
 		var posts []*models.Post
-		err := s.DB.NewSelect().Model(&posts).Column("id", "body", "render_version").
+		err := s.db.NewSelect().Model(&posts).Column("id", "body", "render_version").
 			Where("render_version < ?", markup.Version).Where("id > ?", after).
 			OrderExpr("id").Limit(int64(batch)).Scan(ctx)
 		if err != nil {
@@ -34,7 +34,7 @@ func (s *Service) RerenderStale(ctx context.Context, batch int) (int, error) {
 			p.HTML = markup.Render(p.Body)
 		}
 		now := s.now()
-		err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			for _, p := range posts {
 				res, err := tx.NewUpdate().Model((*models.Post)(nil)).Set("html = ?", p.HTML).Set("render_version = ?", markup.Version).
 					Where("id = ?", p.ID).Where("body = ?", p.Body).Where("render_version = ?", p.RenderVersion).Exec(ctx)

@@ -15,7 +15,7 @@ import (
 // answer (nil when cleared).
 // Errors: ErrNotFound, ErrForbidden, *models.SuspendedError, *models.ValidationError.
 func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, postID int64) (*models.Topic, *models.Post, error) {
-	t, err := models.TopicByID(ctx, s.DB, topicID)
+	t, err := models.TopicByID(ctx, s.db, topicID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,7 +24,7 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 	}
 	var answer *models.Post
 	if postID != 0 {
-		answer, err = models.PostByID(ctx, s.DB, postID)
+		answer, err = models.PostByID(ctx, s.db, postID)
 		if err != nil && !models.IsNotFound(err) {
 			return nil, nil, err
 		}
@@ -36,7 +36,7 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 		}
 	}
 	now := s.now()
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var solved *int64
 		if answer != nil {
 			solved = &answer.ID
@@ -57,6 +57,6 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err = models.TopicByID(ctx, s.DB, topicID)
+	t, err = models.TopicByID(ctx, s.db, topicID)
 	return t, answer, err
 }

@@ -58,11 +58,11 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 	if err != nil {
 		return nil, err
 	}
-	cat, err := models.CategoryByID(ctx, s.DB, t.CategoryID)
+	cat, err := models.CategoryByID(ctx, s.db, t.CategoryID)
 	if err != nil {
 		return nil, err
 	}
-	last, err := models.LastPostNumber(ctx, s.DB, topicID)
+	last, err := models.LastPostNumber(ctx, s.db, topicID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +71,12 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 		return nil, models.ErrNotFound
 	}
 	from, to := PostRange(page, perPage)
-	posts, err := models.TopicPosts(ctx, s.DB, topicID, from, to)
+	posts, err := models.TopicPosts(ctx, s.db, topicID, from, to)
 	if err != nil {
 		return nil, err
 	}
 	if t.SolvedPostID != nil && (page != 1 || !containsPost(posts, *t.SolvedPostID)) {
-		sol, err := models.PostByID(ctx, s.DB, *t.SolvedPostID)
+		sol, err := models.PostByID(ctx, s.db, *t.SolvedPostID)
 		if err != nil && !models.IsNotFound(err) {
 			return nil, err
 		}
@@ -90,7 +90,7 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 		ids = append(ids, p.ID)
 		authorIDs = append(authorIDs, p.UserID)
 	}
-	authors, err := models.AuthorsByIDs(ctx, s.DB, authorIDs)
+	authors, err := models.AuthorsByIDs(ctx, s.db, authorIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +98,11 @@ func (s *Service) TopicPageOf(ctx context.Context, viewer *models.User, topicID 
 	if viewer != nil {
 		viewerID = viewer.ID
 	}
-	liked, err := models.LikedPostIDs(ctx, s.DB, viewerID, ids)
+	liked, err := models.LikedPostIDs(ctx, s.db, viewerID, ids)
 	if err != nil {
 		return nil, err
 	}
-	flags, err := models.OpenFlagsBy(ctx, s.DB, viewerID, ids)
+	flags, err := models.OpenFlagsBy(ctx, s.db, viewerID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ type Answering struct {
 // QuoteTarget returns the post of topic t that viewer's reply may answer
 // and quote (policy.Quote), or nil when it may not (the page then ignores it).
 func (s *Service) QuoteTarget(ctx context.Context, viewer *models.User, t *models.Topic, postID int64) (*Answering, error) {
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := models.PostByID(ctx, s.db, postID)
 	if models.IsNotFound(err) {
 		return nil, nil
 	}
@@ -181,7 +181,7 @@ func (s *Service) QuoteTarget(ctx context.Context, viewer *models.User, t *model
 		return nil, nil
 	}
 	a := &Answering{Post: p}
-	u, err := models.UserByID(ctx, s.DB, p.UserID)
+	u, err := models.UserByID(ctx, s.db, p.UserID)
 	if err != nil && !models.IsNotFound(err) {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (s *Service) FlaggablePost(ctx context.Context, u *models.User, postID int6
 	if err := policy.Flag(u, t, p, s.now()); err != nil {
 		return nil, fmt.Errorf("flag post %d: %w", postID, err)
 	}
-	author, err := models.UserByID(ctx, s.DB, p.UserID)
+	author, err := models.UserByID(ctx, s.db, p.UserID)
 	if models.IsNotFound(err) {
 		author, err = nil, nil
 	}
@@ -74,7 +74,7 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	recent, err := s.DB.NewSelect().Model((*models.Flag)(nil)).Where("user_id = ?", flagger.ID).
+	recent, err := s.db.NewSelect().Model((*models.Flag)(nil)).Where("user_id = ?", flagger.ID).
 		Where("created_at > ?", now.Add(-time.Hour)).Count(ctx)
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 	if recent >= flagsPerHour && !flagger.IsStaff() {
 		return nil, &models.RateLimitError{RetryAfter: time.Hour, Message: fmt.Sprintf("you can raise at most %d flags an hour", flagsPerHour)}
 	}
-	cat, err := models.CategoryByID(ctx, s.DB, topic.CategoryID)
+	cat, err := models.CategoryByID(ctx, s.db, topic.CategoryID)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 		LevelPart: w.Level, AccuracyPart: w.Accuracy, Status: models.FlagOpen, CreatedAt: now}
 	res := &FlagResult{Flag: f}
 	staffPost := fp.Author != nil && fp.Author.IsStaff()
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(f).Returning("id").Exec(ctx); err != nil {
 			if models.IsUniqueViolation(err) {
 				return &models.ConflictError{Field: "reason", Message: "you have already flagged this post; moderators will review it"}
@@ -138,14 +138,14 @@ func (s *Service) Retract(ctx context.Context, u *models.User, flagID int64) err
 	if err := policy.SignedIn(u); err != nil {
 		return err
 	}
-	f, err := models.FlagByID(ctx, s.DB, flagID)
+	f, err := models.FlagByID(ctx, s.db, flagID)
 	if err != nil {
 		return err
 	}
 	if f.UserID != u.ID {
 		return fmt.Errorf("flag %d belongs to someone else: %w", flagID, models.ErrNotFound)
 	}
-	res, err := s.DB.NewUpdate().Model((*models.Flag)(nil)).Set("status = ?", models.FlagRetracted).
+	res, err := s.db.NewUpdate().Model((*models.Flag)(nil)).Set("status = ?", models.FlagRetracted).
 		Set("resolved_at = ?", s.now()).Where("id = ?", flagID).Where("status = ?", models.FlagOpen).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("retract flag: %w", err)
@@ -170,7 +170,7 @@ func (s *Service) Reports(ctx context.Context, u *models.User, page, perPage int
 	if err := policy.SignedIn(u); err != nil {
 		return nil, 0, err
 	}
-	flags, total, err := models.FlagsBy(ctx, s.DB, u.ID, page, perPage)
+	flags, total, err := models.FlagsBy(ctx, s.db, u.ID, page, perPage)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -178,7 +178,7 @@ func (s *Service) Reports(ctx context.Context, u *models.User, page, perPage int
 	for i, f := range flags {
 		ids[i] = f.PostID
 	}
-	posts, topics, err := models.PostsWithTopics(ctx, s.DB, ids)
+	posts, topics, err := models.PostsWithTopics(ctx, s.db, ids)
 	if err != nil {
 		return nil, 0, err
 	}

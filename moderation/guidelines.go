@@ -99,7 +99,7 @@ Questions about these guidelines? Ask in the community or contact the moderators
 
 // GuidelinesText returns the guidelines' Markdown as last saved (or the default).
 func (s *Service) GuidelinesText(ctx context.Context) (string, error) {
-	return models.GetSetting(ctx, s.DB, models.SettingGuidelines, DefaultGuidelines)
+	return models.GetSetting(ctx, s.db, models.SettingGuidelines, DefaultGuidelines)
 }
 
 // guidelinesHTMLKey stores the rendering made by the current markup
@@ -109,7 +109,7 @@ var guidelinesHTMLKey = models.SettingGuidelinesHTML + "_v" + strconv.Itoa(marku
 // GuidelinesHTML returns the sanitized rendering of the guidelines, made
 // when they were saved (or once per markup policy), never per request.
 func (s *Service) GuidelinesHTML(ctx context.Context) (string, error) {
-	html, err := models.GetSetting(ctx, s.DB, guidelinesHTMLKey, "")
+	html, err := models.GetSetting(ctx, s.db, guidelinesHTMLKey, "")
 	if err != nil || html != "" {
 		return html, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) GuidelinesHTML(ctx context.Context) (string, error) {
 		return "", err
 	}
 	html = markup.Render(md)
-	return html, models.PutSetting(ctx, s.DB, guidelinesHTMLKey, html, s.now())
+	return html, models.PutSetting(ctx, s.db, guidelinesHTMLKey, html, s.now())
 }
 
 // UpdateGuidelines replaces the guidelines' Markdown and its rendering
@@ -145,7 +145,7 @@ func (s *Service) UpdateGuidelines(ctx context.Context, admin *models.User, body
 	}
 	now := s.now()
 	html := markup.Render(body)
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := models.PutSetting(ctx, tx, models.SettingGuidelines, body, now); err != nil {
 			return err
 		}

@@ -161,7 +161,7 @@ func (s *Service) Log(ctx context.Context, mod *models.User, f LogFilter) ([]*mo
 		return nil, 0, err
 	}
 	var out []*models.ModAction
-	q := s.DB.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.PerPage)).Offset(int64((f.Page - 1) * f.PerPage))
+	q := s.db.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.PerPage)).Offset(int64((f.Page - 1) * f.PerPage))
 	if f.ModeratorID != 0 {
 		q.Where("moderator_id = ?", f.ModeratorID)
 	}
@@ -208,18 +208,18 @@ func (s *Service) Rows(ctx context.Context, entries []*models.ModAction) ([]*Log
 			userIDs = append(userIDs, e.TargetID)
 		}
 	}
-	users, err := models.UsersByIDs(ctx, s.DB, userIDs)
+	users, err := models.UsersByIDs(ctx, s.db, userIDs)
 	if err != nil {
 		return nil, err
 	}
-	posts, err := models.PostsByIDs(ctx, s.DB, postIDs)
+	posts, err := models.PostsByIDs(ctx, s.db, postIDs)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range posts {
 		topicIDs = append(topicIDs, p.TopicID)
 	}
-	topics, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
+	topics, err := models.TopicsByIDs(ctx, s.db, topicIDs)
 	if err != nil {
 		return nil, err
 	}

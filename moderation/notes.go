@@ -19,11 +19,11 @@ func (s *Service) AddNote(ctx context.Context, mod *models.User, userID int64, b
 	if n := utf8.RuneCountInString(body); n == 0 || n > 2000 {
 		return nil, &models.ValidationError{Fields: map[string]string{"body": "write 1 to 2000 characters"}}
 	}
-	if _, err := models.UserByID(ctx, s.DB, userID); err != nil {
+	if _, err := models.UserByID(ctx, s.db, userID); err != nil {
 		return nil, err
 	}
 	n := &models.UserNote{UserID: userID, AuthorID: mod.ID, Body: body, CreatedAt: s.now()}
-	if _, err := s.DB.NewInsert().Model(n).Returning("id").Exec(ctx); err != nil {
+	if _, err := s.db.NewInsert().Model(n).Returning("id").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("add note: %w", err)
 	}
 	return n, nil
@@ -48,13 +48,13 @@ func (s *Service) MemberDossier(ctx context.Context, mod *models.User, userID in
 		return nil, err
 	}
 	d := &Dossier{}
-	if err := s.DB.NewSelect().Model(&d.Notes).Where("user_id = ?", userID).OrderExpr("id DESC").Limit(50).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&d.Notes).Where("user_id = ?", userID).OrderExpr("id DESC").Limit(50).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load notes: %w", err)
 	}
-	if err := s.DB.NewSelect().Model(&d.RecentPosts).Where("user_id = ?", userID).OrderExpr("created_at DESC").Limit(10).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&d.RecentPosts).Where("user_id = ?", userID).OrderExpr("created_at DESC").Limit(10).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load recent posts: %w", err)
 	}
-	given, err := s.DB.NewSelect().Model((*models.Flag)(nil)).Where("user_id = ?", userID).Count(ctx)
+	given, err := s.db.NewSelect().Model((*models.Flag)(nil)).Where("user_id = ?", userID).Count(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("count flags given: %w", err)
 	}
@@ -68,14 +68,14 @@ func (s *Service) MemberDossier(ctx context.Context, mod *models.User, userID in
 	for i, n := range d.Notes {
 		authorIDs[i] = n.AuthorID
 	}
-	if d.NoteAuthors, err = models.UsersByIDs(ctx, s.DB, authorIDs); err != nil {
+	if d.NoteAuthors, err = models.UsersByIDs(ctx, s.db, authorIDs); err != nil {
 		return nil, err
 	}
 	topicIDs := make([]int64, len(d.RecentPosts))
 	for i, p := range d.RecentPosts {
 		topicIDs[i] = p.TopicID
 	}
-	if d.Topics, err = models.TopicsByIDs(ctx, s.DB, topicIDs); err != nil {
+	if d.Topics, err = models.TopicsByIDs(ctx, s.db, topicIDs); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -74,7 +74,7 @@ func (s *Service) Queue(ctx context.Context, mod *models.User, f QueueFilter) ([
 	// one-value IN would not use; posts are only joined to filter by
 	// category, and hidden posts come from their own small index: a probe
 	// into posts per flag costs more than the rest of the page.
-	base := s.DB.NewSelect().TableExpr("flags AS f")
+	base := s.db.NewSelect().TableExpr("flags AS f")
 	if len(statuses) == 1 {
 		base.Where("f.status = ?", statuses[0])
 	} else {
@@ -117,11 +117,11 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	for i, r := range rows {
 		postIDs[i] = r.PostID
 	}
-	posts, err := models.PostsByIDs(ctx, s.DB, postIDs)
+	posts, err := models.PostsByIDs(ctx, s.db, postIDs)
 	if err != nil {
 		return nil, err
 	}
-	flags, err := models.FlagsOnPosts(ctx, s.DB, postIDs, statuses...)
+	flags, err := models.FlagsOnPosts(ctx, s.db, postIDs, statuses...)
 	if err != nil {
 		return nil, err
 	}
@@ -133,11 +133,11 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	for _, fl := range flags {
 		userIDs = append(userIDs, fl.UserID)
 	}
-	users, err := models.UsersByIDs(ctx, s.DB, userIDs)
+	users, err := models.UsersByIDs(ctx, s.db, userIDs)
 	if err != nil {
 		return nil, err
 	}
-	topicByID, err := models.TopicsByIDs(ctx, s.DB, topicIDs)
+	topicByID, err := models.TopicsByIDs(ctx, s.db, topicIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 		catIDs = append(catIDs, t.CategoryID)
 	}
 	var cats []*models.Category
-	if err := s.DB.NewSelect().Model(&cats).Where("id IN (?)", bun.List(catIDs)).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&cats).Where("id IN (?)", bun.List(catIDs)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load queue categories: %w", err)
 	}
 	catByID := map[int64]*models.Category{}
@@ -155,7 +155,7 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	}
 	// Context: the three posts before each flagged one, in one query.
 	var ctxPosts []*models.Post
-	cq := s.DB.NewSelect().Model(&ctxPosts).Column("id", "topic_id", "user_id", "post_number", "body", "created_at")
+	cq := s.db.NewSelect().Model(&ctxPosts).Column("id", "topic_id", "user_id", "post_number", "body", "created_at")
 	cq.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 		for _, p := range posts {
 			q.WhereOr("(topic_id = ? AND post_number BETWEEN ? AND ?)", p.TopicID, p.PostNumber-3, p.PostNumber-1)
@@ -169,7 +169,7 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	for i, p := range ctxPosts {
 		ctxAuthorIDs[i] = p.UserID
 	}
-	ctxAuthors, err := models.UsersByIDs(ctx, s.DB, ctxAuthorIDs)
+	ctxAuthors, err := models.UsersByIDs(ctx, s.db, ctxAuthorIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -220,15 +220,15 @@ func (s *Service) histories(ctx context.Context, userIDs []int64) (map[int64]Aut
 		N      int   `bun:"n"`
 	}
 	var removals, suspensions, flagged []count
-	if err := s.DB.NewSelect().TableExpr("posts").ColumnExpr("user_id, count(*) AS n").Where("removed_at IS NOT NULL").
+	if err := s.db.NewSelect().TableExpr("posts").ColumnExpr("user_id, count(*) AS n").Where("removed_at IS NOT NULL").
 		Where("user_id IN (?)", bun.List(userIDs)).GroupExpr("user_id").Scan(ctx, &removals); err != nil {
 		return nil, fmt.Errorf("count removals: %w", err)
 	}
-	if err := s.DB.NewSelect().TableExpr("suspensions").ColumnExpr("user_id, count(*) AS n").
+	if err := s.db.NewSelect().TableExpr("suspensions").ColumnExpr("user_id, count(*) AS n").
 		Where("user_id IN (?)", bun.List(userIDs)).GroupExpr("user_id").Scan(ctx, &suspensions); err != nil {
 		return nil, fmt.Errorf("count suspensions: %w", err)
 	}
-	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("post_user_id AS user_id, count(*) AS n").
+	if err := s.db.NewSelect().TableExpr("flags").ColumnExpr("post_user_id AS user_id, count(*) AS n").
 		Where("post_user_id IN (?)", bun.List(userIDs)).GroupExpr("post_user_id").Scan(ctx, &flagged); err != nil {
 		return nil, fmt.Errorf("count flags received: %w", err)
 	}
@@ -263,7 +263,7 @@ func (s *Service) OpenEntries(ctx context.Context, mod *models.User) (int, error
 	if err := policy.Staff(mod); err != nil {
 		return 0, err
 	}
-	return models.OpenQueueSize(ctx, s.DB)
+	return models.OpenQueueSize(ctx, s.db)
 }
 
 // QueueHealth reports open entries, the oldest wait, the median time from
@@ -278,7 +278,7 @@ func (s *Service) QueueHealth(ctx context.Context, mod *models.User) (*Health, e
 		N      int        `bun:"n"`
 		Oldest *time.Time `bun:"oldest"`
 	}
-	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("count(DISTINCT post_id) AS n, MIN(created_at) AS oldest").
+	if err := s.db.NewSelect().TableExpr("flags").ColumnExpr("count(DISTINCT post_id) AS n, MIN(created_at) AS oldest").
 		Where("status = ?", models.FlagOpen).Scan(ctx, &open); err != nil {
 		return nil, fmt.Errorf("queue size: %w", err)
 	}
@@ -287,7 +287,7 @@ func (s *Service) QueueHealth(ctx context.Context, mod *models.User) (*Health, e
 		First    time.Time `bun:"first"`
 		Resolved time.Time `bun:"resolved"`
 	}
-	if err := s.DB.NewSelect().TableExpr("flags").ColumnExpr("MIN(created_at) AS first, MIN(resolved_at) AS resolved").
+	if err := s.db.NewSelect().TableExpr("flags").ColumnExpr("MIN(created_at) AS first, MIN(resolved_at) AS resolved").
 		Where("status IN (?)", bun.List([]string{models.FlagAgreed, models.FlagDisagreed})).
 		Where("resolved_at > ?", now.AddDate(0, 0, -7)).GroupExpr("post_id").Scan(ctx, &spans); err != nil {
 		return nil, fmt.Errorf("queue times: %w", err)
@@ -305,7 +305,7 @@ func (s *Service) QueueHealth(ctx context.Context, mod *models.User) (*Health, e
 		Username string `bun:"username"`
 		N        int    `bun:"n"`
 	}
-	if err := s.DB.NewSelect().TableExpr("moderation_actions AS a").Join("JOIN users AS u ON u.id = a.moderator_id").
+	if err := s.db.NewSelect().TableExpr("moderation_actions AS a").Join("JOIN users AS u ON u.id = a.moderator_id").
 		ColumnExpr("u.username, count(*) AS n").Where("a.created_at > ?", now.AddDate(0, 0, -7)).
 		GroupExpr("u.username").Scan(ctx, &per); err != nil {
 		return nil, fmt.Errorf("actions per moderator: %w", err)
@@ -335,14 +335,14 @@ func (s *Service) DryRun(ctx context.Context, mod *models.User, threshold int) (
 		return nil, &models.ValidationError{Fields: map[string]string{"threshold": "give a positive whole number"}}
 	}
 	r := &DryRunResult{Threshold: threshold, PostIDs: []int64{}}
-	err := s.DB.NewSelect().TableExpr("flags").Column("post_id").Where("status <> ?", models.FlagRetracted).
+	err := s.db.NewSelect().TableExpr("flags").Column("post_id").Where("status <> ?", models.FlagRetracted).
 		Where("created_at > ?", s.now().AddDate(0, 0, -30)).GroupExpr("post_id").
 		Having("SUM(weight) >= ?", threshold).OrderExpr("post_id").Scan(ctx, &r.PostIDs)
 	if err != nil {
 		return nil, fmt.Errorf("dry run: %w", err)
 	}
 	first := r.PostIDs[:min(len(r.PostIDs), 50)]
-	posts, topics, err := models.PostsWithTopics(ctx, s.DB, first)
+	posts, topics, err := models.PostsWithTopics(ctx, s.db, first)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	author, err := models.UserByID(ctx, s.DB, post.UserID)
+	author, err := models.UserByID(ctx, s.db, post.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 		status = models.FlagDisagreed
 	}
 	res := &ResolveResult{Action: r.Action}
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Closing the flags first is the guard: a second moderator finds none open.
 		var flaggers []int64
 		if err := tx.NewSelect().Model((*models.Flag)(nil)).Column("user_id").Where("post_id = ?", postID).

@@ -18,7 +18,7 @@ func (s *Service) SetRole(ctx context.Context, admin *models.User, userID int64,
 		return nil, err
 	}
 	now := s.now()
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		admins, err := models.LockAdmins(ctx, tx)
 		if err != nil {
 			return err
@@ -43,5 +43,5 @@ func (s *Service) SetRole(ctx context.Context, admin *models.User, userID int64,
 	if err != nil {
 		return nil, err
 	}
-	return models.UserByID(ctx, s.DB, userID)
+	return models.UserByID(ctx, s.db, userID)
 }

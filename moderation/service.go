@@ -17,7 +17,7 @@ const DefaultThreshold = 9
 
 // Service is the moderation logic over one database.
 type Service struct {
-	DB  *bun.DB
+	db  *bun.DB
 	Now func() time.Time
 }
 
@@ -26,7 +26,7 @@ func New(db *bun.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{DB: db, Now: now}
+	return &Service{db: db, Now: now}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -73,11 +73,11 @@ func Accuracy(u *models.User) float64 {
 
 // postAndTopic loads a post and its topic.
 func (s *Service) postAndTopic(ctx context.Context, postID int64) (*models.Post, *models.Topic, error) {
-	p, err := models.PostByID(ctx, s.DB, postID)
+	p, err := models.PostByID(ctx, s.db, postID)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := models.TopicByID(ctx, s.DB, p.TopicID)
+	t, err := models.TopicByID(ctx, s.db, p.TopicID)
 	if err != nil {
 		return nil, nil, err
 	}

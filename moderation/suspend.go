@@ -59,7 +59,7 @@ func (s *Service) Suspend(ctx context.Context, mod *models.User, userID int64, d
 	if err := policy.Staff(mod); err != nil {
 		return nil, err
 	}
-	target, err := models.UserByID(ctx, s.DB, userID)
+	target, err := models.UserByID(ctx, s.db, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -81,12 +81,12 @@ func (s *Service) Suspend(ctx context.Context, mod *models.User, userID int64, d
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		return s.suspendInTx(ctx, tx, mod, target, days, until, r, notify, now)
 	}); err != nil {
 		return nil, err
 	}
-	return models.UserByID(ctx, s.DB, userID)
+	return models.UserByID(ctx, s.db, userID)
 }
 
 // Unsuspend lifts a member's suspension now, for a reason, and returns the
@@ -100,7 +100,7 @@ func (s *Service) Unsuspend(ctx context.Context, mod *models.User, userID int64,
 	if err != nil {
 		return nil, err
 	}
-	target, err := models.UserByID(ctx, s.DB, userID)
+	target, err := models.UserByID(ctx, s.db, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *Service) Unsuspend(ctx context.Context, mod *models.User, userID int64,
 	if target.Suspension(now) == nil {
 		return nil, &models.ConflictError{Message: "this member is not suspended"}
 	}
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("suspended_until = NULL").Set("suspended_reason = ''").
 			Where("id = ?", userID).Exec(ctx); err != nil {
 			return fmt.Errorf("unsuspend: %w", err)
@@ -124,7 +124,7 @@ func (s *Service) Unsuspend(ctx context.Context, mod *models.User, userID int64,
 	if err != nil {
 		return nil, err
 	}
-	return models.UserByID(ctx, s.DB, userID)
+	return models.UserByID(ctx, s.db, userID)
 }
 
 // Suspended lists the members suspended now (up to 500), whose suspension
@@ -133,5 +133,5 @@ func (s *Service) Suspended(ctx context.Context, mod *models.User) ([]*models.Us
 	if err := policy.Staff(mod); err != nil {
 		return nil, err
 	}
-	return models.SuspendedUsers(ctx, s.DB, s.now(), 500)
+	return models.SuspendedUsers(ctx, s.db, s.now(), 500)
 }

@@ -84,12 +84,12 @@ func (s *Service) postTool(ctx context.Context, mod *models.User, postID int64, 
 		return nil, err
 	}
 	now := s.now()
-	if err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		return act(ctx, tx, post, topic, r, now)
 	}); err != nil {
 		return nil, err
 	}
-	return models.PostByID(ctx, s.DB, postID)
+	return models.PostByID(ctx, s.db, postID)
 }
 
 // Topic tools.
@@ -119,13 +119,13 @@ func (s *Service) TopicAction(ctx context.Context, mod *models.User, topicID int
 	if ve, ok := err.(*models.ValidationError); ok {
 		v = ve
 	}
-	t, err := models.TopicByID(ctx, s.DB, topicID)
+	t, err := models.TopicByID(ctx, s.db, topicID)
 	if err != nil {
 		return nil, err
 	}
 	var target *models.Category
 	if action == TopicMove {
-		if target, err = models.CategoryByID(ctx, s.DB, categoryID); models.IsNotFound(err) {
+		if target, err = models.CategoryByID(ctx, s.db, categoryID); models.IsNotFound(err) {
 			v.Add("category_id", "choose an existing category")
 		} else if err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func (s *Service) TopicAction(ctx context.Context, mod *models.User, topicID int
 	}
 	now := s.now()
 	details := map[string]any{}
-	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewUpdate().Model((*models.Topic)(nil)).Where("id = ?", topicID).Set("updated_at = ?", now)
 		switch action {
 		case TopicLock, TopicUnlock:
@@ -168,5 +168,5 @@ func (s *Service) TopicAction(ctx context.Context, mod *models.User, topicID int
 	if err != nil {
 		return nil, err
 	}
-	return models.TopicByID(ctx, s.DB, topicID)
+	return models.TopicByID(ctx, s.db, topicID)
 }
