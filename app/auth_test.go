@@ -31,7 +31,7 @@ func TestAPIRegister(t *testing.T) {
 		if user == nil {
 			t.Fatalf("no user in %s", body)
 		}
-		checks := map[string]any{"username": "alice", "email": "alice@example.com", "role": "member", "level": float64(0)}
+		checks := map[string]any{"username": "alice", "email": "alice@example.com", "role": "member", "level": float64(1)}
 		for k, want := range checks {
 			if user[k] != want {
 				t.Errorf("user.%s = %v, want %v", k, user[k], want)
@@ -260,7 +260,7 @@ func TestAPIMe(t *testing.T) {
 			}
 		}
 		want := map[string]any{"username": "dora", "email": "dora@example.com", "role": "member",
-			"level": float64(0), "badge_count": float64(0), "suspended_until": nil}
+			"level": float64(1), "badge_count": float64(0), "suspended_until": nil}
 		for k, v := range want {
 			if user[k] != v {
 				t.Errorf("user.%s = %#v, want %#v", k, user[k], v)

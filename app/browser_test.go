@@ -79,7 +79,7 @@ func TestBrowserRegisterLogoutLogin(t *testing.T) {
 	}
 	browser.Screenshot(t, ctx, "profile")
 	profile, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".profile")))
-	if !strings.Contains(profile, "Userlevel 0") || !strings.Contains(profile, "Badge +0") {
+	if !strings.Contains(profile, "Userlevel 1") || !strings.Contains(profile, "Badge +0") {
 		t.Errorf("profile shows %q, want level and badges", profile)
 	}
 }

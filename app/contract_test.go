@@ -149,6 +149,7 @@ type contractWorld struct {
 	topic   *models.Topic
 	reply   *models.Post
 	flagged *models.Post
+	badge   *models.Badge // granted by hand
 }
 
 func newContractWorld(t *testing.T, db *bun.DB) *contractWorld {
@@ -159,8 +160,9 @@ func newContractWorld(t *testing.T, db *bun.DB) *contractWorld {
 	w.topic = w.mapiWorld.topic(t, "author")
 	w.reply = w.mapiWorld.reply(t, "member", w.topic.ID)
 	w.flagged = w.mapiWorld.reply(t, "author", w.topic.ID)
-	badge := &models.Badge{Name: "First reply", Description: "Answered someone.", Tier: "bronze", CreatedAt: time.Now().UTC()}
-	if _, err := db.NewInsert().Model(badge).Exec(context.Background()); err != nil {
+	w.badge = &models.Badge{Name: "Beta tester", Description: "Tried the product before launch.", Tier: "silver",
+		Icon: "trophy", CreatedAt: time.Now().UTC()}
+	if _, err := db.NewInsert().Model(w.badge).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.mod.Flag(context.Background(), w.user["member"], w.flagged.ID, "spam", ""); err != nil {
@@ -175,13 +177,36 @@ func contractCalls() map[string]contractCall {
 	}
 	f := fmt.Sprintf
 	return map[string]contractCall{
-		"GET /healthz":                    as("anonymous", "/healthz", nil),
-		"GET /readyz":                     as("anonymous", "/readyz", nil),
-		"POST /api/v1/auth/register":      as("anonymous", "/api/v1/auth/register", map[string]any{"username": "newcomer", "email": "newcomer@example.com", "password": "a long password", "age_confirmed": true}),
-		"POST /api/v1/auth/login":         as("anonymous", "/api/v1/auth/login", map[string]any{"login": "bob", "password": "a long password"}),
-		"GET /api/v1/me":                  as("member", "/api/v1/me", nil),
-		"GET /api/v1/users/{username}":    as("anonymous", "/api/v1/users/alice", nil),
-		"GET /api/v1/badges":              as("anonymous", "/api/v1/badges", nil),
+		"GET /healthz":                 as("anonymous", "/healthz", nil),
+		"GET /readyz":                  as("anonymous", "/readyz", nil),
+		"POST /api/v1/auth/register":   as("anonymous", "/api/v1/auth/register", map[string]any{"username": "newcomer", "email": "newcomer@example.com", "password": "a long password", "age_confirmed": true}),
+		"POST /api/v1/auth/login":      as("anonymous", "/api/v1/auth/login", map[string]any{"login": "bob", "password": "a long password"}),
+		"GET /api/v1/me":               as("member", "/api/v1/me", nil),
+		"GET /api/v1/users/{username}": as("anonymous", "/api/v1/users/alice", nil),
+		"GET /api/v1/badges":           as("anonymous", "/api/v1/badges", nil),
+		"GET /api/v1/badges/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/badges/%d", w.badge.ID), nil, "anonymous"
+		},
+		"POST /api/v1/mod/users/{id}/lock-level": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/mod/users/%d/lock-level", w.user["member"].ID), map[string]any{"level": 4, "reason": "long-time helper"}, "moderator"
+		},
+		"POST /api/v1/mod/users/{id}/unlock-level": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/mod/users/%d/unlock-level", w.user["author"].ID), map[string]any{"reason": "back to the thresholds"}, "moderator"
+		},
+		"GET /api/v1/admin/levels": as("admin", "/api/v1/admin/levels", nil),
+		"PUT /api/v1/admin/levels": as("admin", "/api/v1/admin/levels", map[string]any{"items": []map[string]any{
+			{"level": 2, "days_joined": 1, "days_visited": 2, "topics_read": 5, "posts_read": 30, "max_penalty": 3},
+			{"level": 3, "days_joined": 14, "days_visited": 10, "topics_read": 20, "posts_read": 100, "replies": 3, "likes_given": 3, "likes_received": 1, "max_penalty": 1},
+			{"level": 4, "days_joined": 60, "days_visited": 40, "topics_read": 100, "posts_read": 500, "replies": 30, "likes_given": 20, "likes_received": 20, "solutions": 3},
+			{"level": 5, "days_joined": 180, "days_visited": 100, "topics_read": 300, "posts_read": 2000, "replies": 100, "likes_given": 50, "likes_received": 100, "solutions": 20},
+		}}),
+		"POST /api/v1/admin/badges": as("admin", "/api/v1/admin/badges", map[string]any{"name": "Champion", "description": "Runs a user group.", "tier": "gold", "icon": "trophy"}),
+		"POST /api/v1/admin/badges/{id}/grant": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/admin/badges/%d/grant", w.badge.ID), map[string]any{"user_id": w.user["member"].ID, "reason": "beta"}, "admin"
+		},
+		"POST /api/v1/admin/badges/{id}/revoke": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/admin/badges/%d/revoke", w.badge.ID), map[string]any{"user_id": w.user["author"].ID}, "admin"
+		},
 		"GET /api/v1/notifications":       as("author", "/api/v1/notifications", nil),
 		"POST /api/v1/notifications/read": as("author", "/api/v1/notifications/read", map[string]any{}),
 		"GET /api/v1/categories":          as("anonymous", "/api/v1/categories", nil),
@@ -438,6 +463,10 @@ func TestContractPages(t *testing.T) {
 		"/mod/suspended":    {path: "/mod/suspended", role: "moderator"},
 		"/admin":            {path: "/admin", role: "admin"},
 		"/admin/guidelines": {path: "/admin/guidelines", role: "admin"},
+		"/admin/levels":     {path: "/admin/levels", role: "admin"},
+		"/admin/badges":     {path: "/admin/badges", role: "admin"},
+		"/badges":           {path: "/badges", role: "anonymous"},
+		"/badges/{id}":      {path: f("/badges/%d", w.badge.ID), role: "anonymous"},
 		"/assets/{file}":    {path: "", role: ""},
 	}
 	for _, r := range rows {

@@ -40,6 +40,9 @@ func (s *server) guidelinesPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.Moderation.ReadGuidelines(c.UserContext(), currentUser(c)); err != nil {
+		return err
+	}
 	return s.render(c, "guidelines", "Community guidelines", guidelinesPage{HTML: trustedPostHTML(html), Reasons: moderation.Guidelines})
 }
 

@@ -145,6 +145,15 @@ func idParam(c *fiber.Ctx, name string) (int64, error) {
 	return id, nil
 }
 
+// userParam loads the member named by the route's :id.
+func (s *server) userParam(c *fiber.Ctx) (*models.User, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.Accounts.User(c.UserContext(), id)
+}
+
 // optionalID reads an optional positive id form field: empty or 0 is nil.
 func optionalID(v, field, why string) (*int64, error) {
 	v = strings.TrimSpace(v)

@@ -226,6 +226,16 @@ func apiMember(t *testing.T, a *fiber.App, name string) string {
 	return decode(t, body)["token"].(string)
 }
 
+// establish sets members' level to 2 directly in the database: members who
+// have been around, free of the new-member limits (policy.NewMemberPace).
+func establish(t *testing.T, db *bun.DB, names ...string) {
+	t.Helper()
+	if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("level = 2").Where("username IN (?)", bun.List(names)).
+		Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // promote sets a role directly in the database.
 func promote(t *testing.T, db *bun.DB, name, role string) {
 	t.Helper()

@@ -120,6 +120,7 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 		}
 		c.Locals(localUser, u)
 		c.Locals(localBearer, true)
+		s.Views.Visit(u.ID)
 		return c.Next()
 	}
 	if token := c.Cookies(sessionCookie); token != "" {
@@ -132,6 +133,7 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 		default:
 			c.Locals(localUser, u)
 			c.Locals(localSession, sess)
+			s.Views.Visit(u.ID)
 		}
 	}
 	return c.Next()

@@ -106,7 +106,7 @@ func TestBrowserFlagRemoveSuspend(t *testing.T) {
 	browser.Screenshot(t, mctx, "mod-queue")
 	card, _ := chromedp.Run(mctx, chromedp.Text(chromedp.CSS(entry)))
 	for _, want := range []string{"How do I export my invoices?", "Trolling, bullying or harassment", "@bob", "Insults everyone",
-		"1 + level 0 + accuracy 0 = 1", "accuracy new", "alice"} {
+		"1 + level 1 + accuracy 0 = 2", "accuracy new", "alice"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("queue card does not show %q:\n%s", want, card)
 		}

@@ -73,7 +73,7 @@ func TestModerationPages(t *testing.T) {
 			tpWantStatus(t, res, body, http.StatusForbidden)
 			res, body = mod.get(t, a, "/mod")
 			tpWantStatus(t, res, body, http.StatusOK)
-			tpWantContains(t, body, "entry-"+postID, "Nobody cares", "1 + level 0 + accuracy 0 = <strong>1</strong>", `class="count-badge"`)
+			tpWantContains(t, body, "entry-"+postID, "Nobody cares", "1 + level 1 + accuracy 0 = <strong>2</strong>", `class="count-badge"`)
 			res, _ = (*tpUser)(nil).get(t, a, "/mod")
 			if res.StatusCode != http.StatusSeeOther {
 				t.Errorf("/mod for a guest = %d, want 303 to sign in", res.StatusCode)

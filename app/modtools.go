@@ -66,16 +66,17 @@ func (s *server) apiModTopic(c *fiber.Ctx) error {
 }
 
 // suspendRequest is the body of the suspension routes.
-type suspendRequest struct {
+type modUserRequest struct {
 	Days   int               `json:"days"`
 	Until  *time.Time        `json:"until"`
 	Reason moderation.Reason `json:"reason"`
 	Notify *bool             `json:"notify"` // default true
+	Level  int               `json:"level"`  // lock-level
 }
 
-// apiModUser: POST /api/v1/mod/users/{id}/{suspend|unsuspend} → {user}.
+// apiModUser: POST /api/v1/mod/users/{id}/{suspend|unsuspend|lock-level|unlock-level} → {user}.
 func (s *server) apiModUser(c *fiber.Ctx) error {
-	id, req, err := idAndJSON[suspendRequest](c)
+	id, req, err := idAndJSON[modUserRequest](c)
 	if err != nil {
 		return err
 	}
@@ -90,6 +91,8 @@ func (s *server) apiModUser(c *fiber.Ctx) error {
 		target, err = s.Moderation.Suspend(ctx, u, id, req.Days, until, req.Reason, req.Notify == nil || *req.Notify)
 	case "unsuspend":
 		target, err = s.Moderation.Unsuspend(ctx, u, id, req.Reason)
+	case "lock-level", "unlock-level":
+		target, err = s.lockLevel(c, id, c.Params("action"), req.Level, req.Reason.Text())
 	default:
 		return models.ErrNotFound
 	}
@@ -101,11 +104,7 @@ func (s *server) apiModUser(c *fiber.Ctx) error {
 
 // modSuspendSubmit: POST /mod/users/{id}/suspend {days, reason_code, reason, notify} from the profile.
 func (s *server) modSuspendSubmit(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	target, err := s.Accounts.User(c.UserContext(), id)
+	target, err := s.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -113,7 +112,7 @@ func (s *server) modSuspendSubmit(c *fiber.Ctx) error {
 		"reason": c.FormValue("reason"), "notify": c.FormValue("notify")}
 	days, err := formDays(vals["days"], "days")
 	if err == nil {
-		_, err = s.Moderation.Suspend(c.UserContext(), currentUser(c), id, days, time.Time{}, formReason(c), vals["notify"] != "")
+		_, err = s.Moderation.Suspend(c.UserContext(), currentUser(c), target.ID, days, time.Time{}, formReason(c), vals["notify"] != "")
 	}
 	if err != nil {
 		return s.profileError(c, target, form{Values: vals}, err)
@@ -215,16 +214,12 @@ func (s *server) apiAddNote(c *fiber.Ctx) error {
 
 // modAddNoteSubmit: POST /mod/users/{id}/notes — a staff-only note on the member's profile.
 func (s *server) modAddNoteSubmit(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	u, err := s.Accounts.User(c.UserContext(), id)
+	u, err := s.userParam(c)
 	if err != nil {
 		return err
 	}
 	body := c.FormValue("body")
-	if _, err := s.Moderation.AddNote(c.UserContext(), currentUser(c), id, body); err != nil {
+	if _, err := s.Moderation.AddNote(c.UserContext(), currentUser(c), u.ID, body); err != nil {
 		f := form{Values: map[string]string{"body": body}}
 		if !formFailed(c, &f, err) {
 			return err

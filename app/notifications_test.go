@@ -25,9 +25,11 @@ func TestNotifications(t *testing.T) {
 		topicID := int64(num(decode(t, body), "topic", "id"))
 		call(t, a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/topics/%d/posts", topicID), map[string]any{"body": "Settings → Billing"}, helper))
 
+		// Two unread: the reply and the badge for a first topic.
 		res, body := call(t, a, jsonReq(http.MethodGet, "/api/v1/notifications", nil, asker))
-		if res.StatusCode != http.StatusOK || num(decode(t, body), "unread") != 1 || !strings.Contains(body, "helper replied") {
-			t.Fatalf("notifications: %d %s, want one unread reply", res.StatusCode, body)
+		if res.StatusCode != http.StatusOK || num(decode(t, body), "unread") != 2 || !strings.Contains(body, "helper replied") ||
+			!strings.Contains(body, "You earned the bronze badge Curious") {
+			t.Fatalf("notifications: %d %s, want an unread reply and badge", res.StatusCode, body)
 		}
 		res, page := call(t, a, jsonReq(http.MethodGet, "/notifications", nil, asker))
 		if res.StatusCode != http.StatusOK || !strings.Contains(page, "helper replied in Where is the billing page?") || !strings.Contains(page, "Mark all as read") {

@@ -112,7 +112,7 @@ func TestProfilePage(t *testing.T) {
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s = %d, want 200", path, res.StatusCode)
 			}
-			for _, want := range []string{"Userlevel 0", "Badge +0", "@Judy", "<title>Judy · Agora Community</title>"} {
+			for _, want := range []string{"Userlevel 1", "Badge +0", "@Judy", "<title>Judy · Agora Community</title>"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("GET %s lacks %q", path, want)
 				}

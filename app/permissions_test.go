@@ -47,6 +47,7 @@ func newMapiWorld(t *testing.T, db *bun.DB) *mapiWorld {
 	}
 	promote(t, db, "mia", models.RoleModerator)
 	promote(t, db, "ada", models.RoleAdmin)
+	establish(t, db, "bob", "alice", "sam")
 	for role, name := range names {
 		w.user[role] = w.byName(t, name)
 	}

@@ -2,9 +2,11 @@ package app
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
+	"agora/levels"
 	"agora/models"
 	"agora/moderation"
 	"agora/policy"
@@ -26,16 +28,16 @@ func (s *server) apiUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": publicUser(u)})
-}
-
-// apiBadges: GET /api/v1/badges.
-func (s *server) apiBadges(c *fiber.Ctx) error {
-	bs, err := s.Badges.List(c.UserContext())
+	st, hs, err := s.standingOf(c, u)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": bs})
+	held := make([]heldJSON, len(hs))
+	for i, h := range hs {
+		held[i] = heldJSON{Badge: s.badgeOut(h.Badge), Count: h.Held.GrantCount, GrantedAt: h.Held.GrantedAt,
+			LastGrantedAt: h.Held.LastGrantedAt}
+	}
+	return c.JSON(fiber.Map{"user": publicUser(u), "standing": st, "badges": held})
 }
 
 // profile: GET /u/{username}.
@@ -54,7 +56,9 @@ func (s *server) profile(c *fiber.Ctx) error {
 // profilePage is a public profile, with the moderation panel for staff.
 type profilePage struct {
 	*models.User
-	Mod *profileMod
+	Standing *levels.Standing
+	Badges   []heldRow
+	Mod      *profileMod
 }
 
 type profileMod struct {
@@ -67,6 +71,8 @@ type profileMod struct {
 	Posts      []dossierPost
 	NoteForm   form
 	RoleForm   form // admins only: the role select
+	LevelForm  form // the level lock
+	Levels     []int
 }
 
 // noteRow is a staff note with its author's name.
@@ -85,12 +91,25 @@ type dossierPost struct {
 // the suspension form f.
 func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage, error) {
 	d := &profilePage{User: publicUser(u)}
+	st, hs, err := s.standingOf(c, u)
+	if err != nil {
+		return nil, err
+	}
+	d.Standing = st
+	for _, h := range hs {
+		d.Badges = append(d.Badges, heldRow{badgeRow: badgeRow{Badge: h.Badge, IconURL: s.badgeIconURL(h.Icon)}, Held: h.Held})
+	}
 	viewer := currentUser(c)
 	if !viewer.IsStaff() {
 		return d, nil
 	}
 	ctx := c.UserContext()
-	m := &profileMod{Form: f, CanSuspend: policy.Suspend(viewer, u) == nil}
+	m := &profileMod{Form: f, CanSuspend: policy.Suspend(viewer, u) == nil, Levels: []int{1, 2, 3, 4, 5}}
+	if _, ok := f.Values["level"]; ok {
+		m.Form, m.LevelForm = form{}, f
+	} else {
+		m.LevelForm = form{Values: map[string]string{"level": strconv.Itoa(u.Level)}}
+	}
 	if m.Form.Values == nil {
 		m.Form.Values = map[string]string{"days": "7", "notify": "on"}
 	}

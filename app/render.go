@@ -11,7 +11,8 @@ import (
 // pageTemplates must exist at start, so a missing file fails fast.
 var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search", "notifications",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
-	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended"}
+	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended",
+	"badges", "badge", "admin_levels", "admin_badges"}
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data. What of it may

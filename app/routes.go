@@ -31,6 +31,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/users/:username", s.apiUser)
 	api.Get("/search", s.apiSearch)
 	api.Get("/badges", s.apiBadges)
+	api.Get("/badges/:id", s.apiBadge)
 	api.Get("/notifications", requireUser, s.apiNotifications)
 	api.Post("/notifications/read", requireUser, s.apiNotificationsRead)
 	api.Get("/categories", s.apiCategories)
@@ -66,6 +67,10 @@ func (s *server) routes(app *fiber.App) {
 	admin.Patch("/categories/:id", s.apiUpdateCategory)
 	admin.Post("/users/:id/role", s.apiSetRole)
 	admin.Put("/guidelines", s.apiUpdateGuidelines)
+	admin.Get("/levels", s.apiLevels)
+	admin.Put("/levels", s.apiSaveLevels)
+	admin.Post("/badges", s.apiCreateBadge)
+	admin.Post("/badges/:id/:action", s.apiGrantBadge)
 	api.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 
 	app.Get("/", s.home)
@@ -91,6 +96,13 @@ func (s *server) routes(app *fiber.App) {
 	app.Post("/login", authLimit, s.loginSubmit)
 	app.Post("/logout", s.logoutSubmit)
 	app.Get("/u/:username", s.profile)
+	app.Get("/badges", s.badgesHTML)
+	app.Get("/badges/:id", s.badgeHTML)
+	app.Get("/admin/levels", requireAdmin, s.adminLevelsForm)
+	app.Post("/admin/levels", requireAdmin, s.adminLevelsSubmit)
+	app.Get("/admin/badges", requireAdmin, s.adminBadgesHTML)
+	app.Post("/admin/badges", requireAdmin, s.adminCreateBadgeSubmit)
+	app.Post("/admin/badges/:id/:action", requireAdmin, s.adminGrantSubmit)
 	app.Get("/setup", s.setupPage)
 	app.Post("/setup", authLimit, s.setupSubmit)
 	// Moderation pages (mod_pages.go).
@@ -109,6 +121,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Post("/mod/users/:id/suspend", requireStaff, s.modSuspendSubmit)
 	app.Post("/mod/users/:id/notes", requireStaff, s.modAddNoteSubmit)
 	app.Post("/mod/users/:id/unsuspend", requireStaff, s.modUnsuspendSubmit)
+	app.Post("/mod/users/:id/level", requireStaff, s.modLevelSubmit)
 	app.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 }
 

@@ -267,7 +267,7 @@ func TestSearchPage(t *testing.T) {
 			tpWantStatus(t, res, body, http.StatusOK)
 			tpWantContains(t, body, "2 results", "<mark>Webhook</mark> retries time out after 30s",
 				"My <mark>webhook</mark> endpoint answers slowly.", "Raise the <mark>webhook</mark> timeout in Settings.",
-				"Best answer", "by bob", `value="webhook"`)
+				"Best answer", `by <a href="/u/bob">bob</a>`, `value="webhook"`)
 			if strings.Contains(body, "followers") {
 				t.Error("a member's results show the removed post")
 			}

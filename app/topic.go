@@ -87,9 +87,18 @@ func (s *server) apiTopic(c *fiber.Ctx) error {
 		return c.JSON(out)
 	})
 	if err == nil {
-		s.Views.Record(id, viewerKey(c))
+		s.countView(c, id, page, perPage)
 	}
 	return err
+}
+
+// countView counts a view of a topic's page and, for a member, that they
+// read it up to the page's last post (capped at the topic's end when flushed).
+func (s *server) countView(c *fiber.Ctx, topicID int64, page, perPage int) {
+	s.Views.Record(topicID, viewerKey(c))
+	if u := currentUser(c); u != nil {
+		s.Views.Read(u.ID, topicID, max(page, 1)*perPage)
+	}
 }
 
 // topic.html gets plain structs with every value already formatted:
@@ -137,10 +146,9 @@ type postAuthor struct {
 	Name      string // the display name, or the username
 	Initial   string // the avatar letter
 	StaffRole string // the role badge: set for moderators and admins only
-	// Level and Badges fill the flair "Level N · Badge +M"; the template
-	// holds the text around them (html/template would escape a "+" in a value).
-	Level  string
-	Badges string
+	// Level and BadgeCount fill partials/flair, formatted once per author.
+	Level      string
+	BadgeCount string
 }
 
 // flagNote is the viewer's open flag on a post.
@@ -267,7 +275,7 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 			a, ok := authors[u]
 			if !ok {
 				a = &postAuthor{Username: u.Username, Name: u.Name(), Initial: initial(u.Username),
-					Level: strconv.Itoa(u.Level), Badges: strconv.Itoa(u.BadgeCount)}
+					Level: strconv.Itoa(u.Level), BadgeCount: strconv.Itoa(u.BadgeCount)}
 				if u.IsStaff() {
 					a.StaffRole = u.Role
 				}
@@ -391,7 +399,7 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 		return s.renderTopic(c, d)
 	})
 	if err == nil && c.Response().StatusCode() == http.StatusOK {
-		s.Views.Record(id, viewerKey(c))
+		s.countView(c, id, n, forum.PerPage)
 	}
 	return err
 }

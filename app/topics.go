@@ -177,6 +177,8 @@ type listRow struct {
 	Locked     bool
 	Initial    string // the author's avatar letter, "?" for a former member
 	AuthorName string // empty for a former member
+	Level      int    // with BadgeCount, the author's flair
+	BadgeCount int
 	Category   *categoryTag
 	Replies    string // "3 replies"
 	NoReplies  bool
@@ -238,6 +240,7 @@ func (s *server) listView(l *forum.TopicList, filter, base string) *listView {
 		}
 		if r.Author != nil {
 			row.Initial, row.AuthorName = initial(r.Author.Username), r.Author.Username
+			row.Level, row.BadgeCount = r.Author.Level, r.Author.BadgeCount
 		}
 		if r.LastPoster != nil && t.ReplyCount > 0 {
 			row.LastPoster = r.LastPoster.Username

@@ -31,6 +31,7 @@ const usage = `usage: agora [serve] [flags]
        agora user create --username U --email E --password P [--role member|moderator|admin]
        agora reindex
        agora modlog verify
+       agora badges backfill
        agora seed --demo | --topics N --replies M --users U [--seed S]
 
 Settings come from AGORA_* environment variables; flags (--addr, --database-url,
@@ -56,6 +57,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = modlogCmd(ctx, args, getenv, stdout)
 	case "seed":
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
+	case "badges":
+		err = badgesCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -207,8 +210,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 }
 
 // startBackground runs the server's background work until ctx ends: the
-// search indexer, the view-count flusher, the purge of expired sessions and
-// the re-rendering of posts made by an older markup policy.
+// search indexer, the flusher of views, reads and visits, the purge of
+// expired sessions, the durable schedule (the nightly level pass) and the
+// re-rendering of posts made by an older markup policy.
 func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -219,6 +223,9 @@ func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *s
 	})
 	wg.Go(func() {
 		set.Accounts.RunPurge(ctx, time.Hour, func(err error) { log.Error("purge expired sessions", "err", err) })
+	})
+	wg.Go(func() {
+		set.Schedule.Run(ctx, time.Minute, func(err error) { log.Error("scheduled pass", "err", err) })
 	})
 	wg.Go(func() {
 		n, err := set.Forum.RerenderStale(ctx, 500)

@@ -33,6 +33,9 @@ const (
 type Service struct {
 	db  *bun.DB
 	Now func() time.Time
+	// Events, when set, hears of topics, replies, likes and best answers in
+	// their transaction (levels, badges).
+	Events models.Reactor
 }
 
 // New returns a Service; now may be nil for time.Now.
@@ -80,6 +83,9 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 	if err := policy.Write(author, s.now()); err != nil {
 		return nil, nil, err
 	}
+	if err := policy.NewMemberPace(author, true, s.now()); err != nil {
+		return nil, nil, err
+	}
 	in.Title = cleanTitle(in.Title)
 	v := &models.ValidationError{}
 	validateTitle(v, in.Title)
@@ -103,12 +109,15 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		return nil, nil, err
 	}
 	now := s.now()
-	html := markup.Render(in.Body)
+	html, err := render(author, in.Body)
+	if err != nil {
+		return nil, nil, err
+	}
 	t := &models.Topic{CategoryID: cat.ID, UserID: author.ID, Title: in.Title, Slug: Slugify(in.Title),
 		LastPostedAt: now, LastPostUserID: &author.ID, CreatedAt: now, UpdatedAt: now}
 	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: html, RenderVersion: markup.Version,
 		CreatedAt: now, UpdatedAt: now}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("insert topic: %w", err)
 		}
@@ -126,7 +135,10 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Topics: 1, Posts: 1}); err != nil {
 			return err
 		}
-		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
+		if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil {
+			return err
+		}
+		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventTopic, Users: []int64{author.ID}})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -172,6 +184,9 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	if err := policy.Reply(author, t, s.now()); err != nil {
 		return nil, fmt.Errorf("reply to topic %d: %w", topicID, err)
 	}
+	if err := policy.NewMemberPace(author, false, s.now()); err != nil {
+		return nil, err
+	}
 	v := &models.ValidationError{}
 	validateBody(v, body)
 	var parent *models.Post
@@ -193,8 +208,12 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		return nil, err
 	}
 	now := s.now()
+	html, err := render(author, body)
+	if err != nil {
+		return nil, err
+	}
 	p := &models.Post{TopicID: topicID, UserID: author.ID, ReplyToPostID: replyTo, Body: body,
-		HTML: markup.Render(body), RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
+		HTML: html, RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Updating the topic first locks its row, so post numbers are handed out one at a time.
 		res, err := tx.NewUpdate().Model((*models.Topic)(nil)).
@@ -233,12 +252,28 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 				return err
 			}
 		}
-		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
+		if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil {
+			return err
+		}
+		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventReply, Users: []int64{author.ID}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// render turns what author wrote into the post's HTML, refusing what a new
+// member may not post yet (policy.PostMedia).
+func render(author *models.User, body string) (string, error) {
+	html := markup.Render(body)
+	if policy.NewMember(author) {
+		m := markup.Census(html)
+		if err := policy.PostMedia(author, "body", m.Links, m.Images, m.Embeds); err != nil {
+			return "", err
+		}
+	}
+	return html, nil
 }
 
 func parentAuthor(p *models.Post) int64 {
@@ -281,7 +316,10 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 	}
 	if body != p.Body {
 		now := s.now()
-		html := markup.Render(body)
+		html, err := render(editor, body)
+		if err != nil {
+			return nil, err
+		}
 		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
 		})

@@ -99,6 +99,10 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil { // order:likes
 				return err
 			}
+			if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventLike, Users: []int64{u.ID, p.UserID},
+				PostID: p.ID}); err != nil {
+				return err
+			}
 		}
 		return tx.NewSelect().Model((*models.Post)(nil)).Column("like_count").Where("id = ?", p.ID).Scan(ctx, &count)
 	})

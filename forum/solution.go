@@ -41,9 +41,36 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 		if answer != nil {
 			solved = &answer.ID
 		}
-		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
-			Set("updated_at = ?", now).Where("id = ?", topicID).Exec(ctx); err != nil {
+		// Touching the topic first locks its row, so the old answer read next
+		// is the one replaced, even with another change racing this one.
+		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("updated_at = ?", now).
+			Where("id = ?", topicID).Exec(ctx); err != nil {
 			return fmt.Errorf("set solution: %w", err)
+		}
+		var old []int64
+		if err := tx.NewRaw("SELECT p.user_id FROM topics t JOIN posts p ON p.id = t.solved_post_id WHERE t.id = ?", topicID).
+			Scan(ctx, &old); err != nil {
+			return fmt.Errorf("load solution: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
+			Where("id = ?", topicID).Exec(ctx); err != nil {
+			return fmt.Errorf("set solution: %w", err)
+		}
+		var concerned []int64
+		for _, id := range old {
+			if err := models.CountSolution(ctx, tx, id, -1); err != nil {
+				return err
+			}
+			concerned = append(concerned, id)
+		}
+		if answer != nil {
+			if err := models.CountSolution(ctx, tx, answer.UserID, 1); err != nil {
+				return err
+			}
+			concerned = append(concerned, answer.UserID)
+		}
+		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventSolution, Users: concerned}); err != nil {
+			return err
 		}
 		if answer != nil && answer.UserID != u.ID {
 			n := &models.Notification{UserID: answer.UserID, Kind: models.NotifySolution, ActorID: &u.ID, TopicID: &t.ID,

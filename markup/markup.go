@@ -164,3 +164,30 @@ func setAttr(n *nethtml.Node, key, val string) {
 	}
 	n.Attr = append(n.Attr, nethtml.Attribute{Key: key, Val: val})
 }
+
+// Media is what a rendered post carries that new members are limited in.
+type Media struct {
+	Links, Images, Embeds int
+}
+
+// Census counts the links, images and embeds in html (Render's output).
+func Census(h string) Media {
+	var m Media
+	z := nethtml.NewTokenizer(strings.NewReader(h))
+	for {
+		switch z.Next() {
+		case nethtml.ErrorToken:
+			return m
+		case nethtml.StartTagToken, nethtml.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch atom.Lookup(name) {
+			case atom.A:
+				m.Links++
+			case atom.Img:
+				m.Images++
+			case atom.Iframe:
+				m.Embeds++
+			}
+		}
+	}
+}

@@ -16,6 +16,8 @@ const (
 	NotifyPostRemoved = "post_removed" // a moderator removed the member's post
 	NotifySuspended   = "suspended"    // the member's account was suspended
 	NotifyFlagOutcome = "flag_outcome" // a moderator reviewed the member's flag
+	NotifyLevel       = "level"        // the member's level changed
+	NotifyBadge       = "badge"        // the member earned a badge
 )
 
 // Notification tells a member that something happened to them.

@@ -32,6 +32,7 @@ type User struct {
 	PasswordHash    string     `bun:"password_hash" json:"-"`
 	Role            string     `bun:"role" json:"role"`
 	Level           int        `bun:"level" json:"level"`
+	LevelLocked     bool       `bun:"level_locked" json:"-"`
 	BadgeCount      int        `bun:"badge_count" json:"badge_count"`
 	TopicCount      int        `bun:"topic_count" json:"topic_count"`
 	PostCount       int        `bun:"post_count" json:"post_count"`
@@ -39,6 +40,12 @@ type User struct {
 	LikesGiven      int        `bun:"likes_given" json:"likes_given"`
 	FlagsAgreed     int        `bun:"flags_agreed" json:"-"`
 	FlagsDisagreed  int        `bun:"flags_disagreed" json:"-"`
+	SolutionCount   int        `bun:"solution_count" json:"solution_count"`
+	DaysVisited     int        `bun:"days_visited" json:"-"`
+	LastVisitDay    int64      `bun:"last_visit_day" json:"-"`
+	TopicsRead      int        `bun:"topics_read" json:"-"`
+	PostsRead       int        `bun:"posts_read" json:"-"`
+	GuidelinesRead  *time.Time `bun:"guidelines_read_at" json:"-"`
 	Company         string     `bun:"company" json:"company,omitempty"`
 	Bio             string     `bun:"bio" json:"bio,omitempty"`
 	SuspendedUntil  *time.Time `bun:"suspended_until" json:"suspended_until"`
@@ -83,7 +90,9 @@ func (u *User) Suspension(now time.Time) error {
 }
 
 // CreateUser inserts u. A taken username or email is a *ConflictError naming the field.
+// A new member starts at level 1 (levels.md).
 func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
+	u.Level = max(u.Level, 1)
 	taken, err := db.NewSelect().Model((*User)(nil)).
 		Column("username", "email").
 		Where("lower(username) = lower(?) OR lower(email) = lower(?)", u.Username, u.Email).

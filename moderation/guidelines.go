@@ -157,3 +157,18 @@ func (s *Service) UpdateGuidelines(ctx context.Context, admin *models.User, body
 		return err
 	})
 }
+
+// ReadGuidelines records that u read the guidelines, the first time only
+// (a badge rule); guests and members who read them before cost nothing.
+func (s *Service) ReadGuidelines(ctx context.Context, u *models.User) error {
+	if u == nil || u.GuidelinesRead != nil {
+		return nil
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		first, err := models.MarkGuidelinesRead(ctx, tx, u.ID, s.now())
+		if err != nil || !first {
+			return err
+		}
+		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventGuidelines, Users: []int64{u.ID}})
+	})
+}

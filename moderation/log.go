@@ -34,12 +34,19 @@ const (
 	ActChangeRole     = "change_role"
 	ActEditGuidelines = "edit_guidelines"
 	ActSetup          = "setup" // the first admin set the community up
+	ActLockLevel      = "lock_level"
+	ActUnlockLevel    = "unlock_level"
+	ActEditLevels     = "edit_levels" // an admin changed the level thresholds
+	ActCreateBadge    = "create_badge"
+	ActGrantBadge     = "grant_badge"
+	ActRevokeBadge    = "revoke_badge"
 )
 
 // LogActions lists every action, in the order the log filter offers them.
 var LogActions = []string{ActAutoHide, ActDismissFlags, ActEditPost, ActRemovePost, ActRemoveTopic, ActRestorePost,
 	ActRestoreTopic, ActLockTopic, ActUnlockTopic, ActPinTopic, ActUnpinTopic, ActMoveTopic, ActSuspendUser,
-	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActSetup}
+	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActSetup, ActLockLevel, ActUnlockLevel, ActEditLevels,
+	ActCreateBadge, ActGrantBadge, ActRevokeBadge}
 
 // Log targets: what an entry acted on.
 const (
@@ -47,6 +54,7 @@ const (
 	TargetTopic = "topic"
 	TargetUser  = "user"
 	TargetSite  = "site" // the community itself: guidelines, setup
+	TargetBadge = "badge"
 )
 
 // Entry is what a moderation step writes to the log.

@@ -155,7 +155,7 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 				return err
 			}
 		}
-		return nil
+		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventFlagResolved, Users: append(flaggers, post.UserID)})
 	})
 	if err != nil {
 		return nil, err
@@ -240,6 +240,9 @@ func (s *Service) removeInTx(ctx context.Context, tx bun.Tx, mod *models.User, p
 		return err
 	}
 	if err := models.Reindex(ctx, tx, models.OutboxPost, post.ID, now); err != nil {
+		return err
+	}
+	if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventPenalty, Users: []int64{post.UserID}}); err != nil {
 		return err
 	}
 	if !notify {

@@ -19,6 +19,8 @@ const DefaultThreshold = 9
 type Service struct {
 	db  *bun.DB
 	Now func() time.Time
+	// Events, when set, hears of upheld flags and penalties in their transaction (levels, badges).
+	Events models.Reactor
 }
 
 // New returns a Service; now may be nil for time.Now.

@@ -42,6 +42,9 @@ func (s *Service) suspendInTx(ctx context.Context, tx bun.Tx, mod, target *model
 		TargetUserID: &target.ID, Details: details}.because(reason), now); err != nil {
 		return err
 	}
+	if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventPenalty, Users: []int64{target.ID}}); err != nil {
+		return err
+	}
 	if !notify {
 		return nil
 	}

@@ -7,6 +7,7 @@
 package policy
 
 import (
+	"strconv"
 	"time"
 
 	"agora/models"
@@ -283,4 +284,74 @@ func ChangeRole(actor, target *models.User, role string, admins int) error {
 		return ErrLastAdmin
 	}
 	return nil
+}
+
+// What level 1 (a new member) may do, so a new account cannot flood the
+// forum with links or posts; level 2 lifts these limits.
+const (
+	NewMemberLinks   = 2              // links in one post
+	NewMemberTopics  = 3              // topics in the first day
+	NewMemberReplies = 10             // replies in the first day
+	NewMemberDay     = 24 * time.Hour // the first day
+)
+
+// toNextLevel says how a new member lifts the limits.
+const toNextLevel = "; members reach level 2 by reading topics and visiting on a second day (your profile shows what is missing)"
+
+// NewMember reports whether u is held to the new-member limits: level 1, not staff.
+func NewMember(u *models.User) bool { return u != nil && !u.IsStaff() && u.Level < 2 }
+
+// PostMedia: new members may put at most NewMemberLinks links and no
+// images or video embeds in a post. The refusal is a validation error on
+// field, so the form keeps what was typed.
+func PostMedia(u *models.User, field string, links, images, embeds int) error {
+	if !NewMember(u) {
+		return nil
+	}
+	var msg string
+	switch {
+	case images > 0 && embeds > 0:
+		msg = "new members (level 1) cannot post images or video embeds yet"
+	case images > 0:
+		msg = "new members (level 1) cannot post images yet"
+	case embeds > 0:
+		msg = "new members (level 1) cannot post video embeds yet"
+	case links > NewMemberLinks:
+		msg = "new members (level 1) may put at most " + strconv.Itoa(NewMemberLinks) + " links in a post (this one has " + strconv.Itoa(links) + ")"
+	default:
+		return nil
+	}
+	return &models.ValidationError{Fields: map[string]string{field: msg + toNextLevel}}
+}
+
+// NewMemberPace: in their first day, new members start at most
+// NewMemberTopics topics (topic true) and post at most NewMemberReplies
+// replies; past that, a *models.RateLimitError until the day is over.
+func NewMemberPace(u *models.User, topic bool, now time.Time) error {
+	if !NewMember(u) || now.Sub(u.CreatedAt) >= NewMemberDay {
+		return nil
+	}
+	n, limit, what := u.PostCount-u.TopicCount, NewMemberReplies, "replies"
+	if topic {
+		n, limit, what = u.TopicCount, NewMemberTopics, "topics"
+	}
+	if n < limit {
+		return nil
+	}
+	wait := u.CreatedAt.Add(NewMemberDay).Sub(now)
+	return &models.RateLimitError{RetryAfter: wait.Round(time.Second),
+		Message: "new members (level 1) may post at most " + strconv.Itoa(limit) + " " + what + " in their first 24 hours; " +
+			"you can post more in " + inWords(wait) + toNextLevel}
+}
+
+// inWords says a wait the way a person would: "3 hours", "12 minutes".
+func inWords(d time.Duration) string {
+	if h := int((d + time.Hour - 1) / time.Hour); h > 1 {
+		return strconv.Itoa(h) + " hours"
+	}
+	m := max(1, int((d+time.Minute-1)/time.Minute))
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }

@@ -332,7 +332,7 @@ func (g *synth) writeUsers(ctx context.Context, w *writer) error {
 			// Members join in the year before the posts start.
 			joined := time.UnixMicro(g.now - yearUS - r.Int64N(yearUS)).UTC()
 			u := &g.users[i]
-			level := min(4, int(u.posts)/20+r.IntN(2))
+			level := min(5, 1+int(u.posts)/20+r.IntN(2))
 			if i > from {
 				users = append(users, ", "...)
 				prefs = append(prefs, ", "...)

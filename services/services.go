@@ -12,8 +12,11 @@ import (
 	"agora/accounts"
 	"agora/badges"
 	"agora/forum"
+	"agora/levels"
+	"agora/models"
 	"agora/moderation"
 	"agora/notify"
+	"agora/schedule"
 	"agora/search"
 	"agora/site"
 )
@@ -26,10 +29,16 @@ type Set struct {
 	Site       *site.Service
 	Notify     *notify.Service
 	Badges     *badges.Service
+	Levels     *levels.Service
 	Search     *search.Service
-	// Views buffers topic view counts; whoever serves runs its flush loop.
+	// Views buffers topic views, reads and visits; whoever serves runs its flush loop.
 	Views *forum.ViewCounter
+	// Schedule runs the durable background passes; whoever serves runs it.
+	Schedule *schedule.Runner
 }
+
+// NightlyLevels is the schedule name of the nightly level pass.
+const NightlyLevels = "nightly_levels"
 
 // New builds the services over db with the clock now (nil: time.Now) and
 // the search index ix (nil: search answers that it is unavailable).
@@ -39,7 +48,43 @@ func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index
 	if err != nil {
 		return Set{}, err
 	}
-	return Set{Accounts: acc, Forum: forum.New(db, now), Moderation: moderation.New(db, now), Site: st,
-		Notify: notify.New(db, now), Badges: badges.New(db), Search: search.NewService(db, ix),
-		Views: forum.NewViewCounter(db, now)}, nil
+	bs, err := badges.New(ctx, db, now, badges.Rules)
+	if err != nil {
+		return Set{}, err
+	}
+	lv := levels.New(db, now)
+	lv.Changed = func(ctx context.Context, tx bun.Tx, cs []levels.Change) error {
+		ids := make([]int64, len(cs))
+		for i, c := range cs {
+			ids[i] = c.UserID
+		}
+		return bs.Check(ctx, tx, models.Event{Kind: models.EventLevel, Users: ids})
+	}
+	r := reactor{levels: lv, badges: bs}
+	set := Set{Accounts: acc, Forum: forum.New(db, now), Moderation: moderation.New(db, now), Site: st,
+		Notify: notify.New(db, now), Badges: bs, Levels: lv, Search: search.NewService(db, ix),
+		Views: forum.NewViewCounter(db, now)}
+	set.Forum.Events, set.Moderation.Events, set.Views.Events = r, r, r
+	set.Schedule = schedule.New(db, now, schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,
+		Run: func(ctx context.Context) error { _, err := lv.Nightly(ctx); return err }})
+	return set, nil
+}
+
+// reactor is what every event sets off, in its transaction: the members'
+// levels are recomputed (two indexed queries each), then the badges the
+// event may have earned are granted.
+type reactor struct {
+	levels *levels.Service
+	badges *badges.Service
+}
+
+func (r reactor) React(ctx context.Context, tx bun.Tx, ev models.Event) error {
+	switch ev.Kind {
+	case models.EventViews, models.EventGuidelines: // nothing levels count
+	default:
+		if _, err := r.levels.Recompute(ctx, tx, ev.Users); err != nil {
+			return err
+		}
+	}
+	return r.badges.Check(ctx, tx, ev)
 }
