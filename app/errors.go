@@ -120,10 +120,7 @@ func fiberMessage(fe *fiber.Error) string {
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	c.Locals(localShared, nil) // an error page is always the viewer's own (see cache.go)
 	status, body := classify(err)
-	var rle *models.RateLimitError
-	if errors.As(err, &rle) {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rle.RetryAfter.Seconds())))
-	}
+	setRetryAfter(c, err)
 	if status >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
@@ -163,6 +160,7 @@ func formFailed(c *fiber.Ctx, f *form, err error) bool {
 	if status < 400 || status >= 500 || status == http.StatusNotFound || body.Code == "unauthenticated" {
 		return false
 	}
+	setRetryAfter(c, err)
 	f.Errors = body.Fields
 	if len(body.Fields) > 0 {
 		f.Error = "Please fix the highlighted fields."
@@ -171,6 +169,14 @@ func formFailed(c *fiber.Ctx, f *form, err error) bool {
 	}
 	c.Status(status)
 	return true
+}
+
+// setRetryAfter tells a rate-limited client, page or API, when to try again.
+func setRetryAfter(c *fiber.Ctx, err error) {
+	var rle *models.RateLimitError
+	if errors.As(err, &rle) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rle.RetryAfter.Seconds())))
+	}
 }
 
 func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }

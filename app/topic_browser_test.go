@@ -94,7 +94,7 @@ func TestBrowserAskAnswerSolve(t *testing.T) {
 	browser.Screenshot(t, alice, "topic-unanswered")
 	topicURL, _ := chromedp.Run(alice, chromedp.Location())
 	page, _ := chromedp.Run(alice, chromedp.Text(chromedp.CSS(".post-stream")))
-	for _, want := range []string{"Be the first to reply!", "0 replies", "Level 1 · Badge +1"} { // Badge +1: the first-topic badge
+	for _, want := range []string{"Be the first to reply!", "0 replies", "Userlevel 1 · Badge +1"} { // Badge +1: the first-topic badge
 		if !strings.Contains(page, want) {
 			t.Errorf("new topic page does not say %q", want)
 		}
@@ -125,7 +125,7 @@ func TestBrowserAskAnswerSolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	reply, _ := chromedp.Run(bob, chromedp.Text(chromedp.CSS("#post-2")))
-	for _, want := range []string{"Bob Builder", "@bob", "Level 2 · Badge +4", // +1: the first-reply badge
+	for _, want := range []string{"Bob Builder", "@bob", "Userlevel 2 · Badge +4", // +1: the first-reply badge
 		"billing profile", "Since the last update"} {
 		if !strings.Contains(reply, want) {
 			t.Errorf("reply shows %q, want %q in it", reply, want)

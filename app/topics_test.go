@@ -25,7 +25,7 @@ func TestTopicPages(t *testing.T) {
 		t.Run("topic page shows the post", func(t *testing.T) {
 			res, body := (*tpUser)(nil).get(t, a, url)
 			tpWantStatus(t, res, body, http.StatusOK)
-			tpWantContains(t, body, "Invoices show the wrong currency", "<strong>USD</strong>", "Level 1 · Badge +0",
+			tpWantContains(t, body, "Invoices show the wrong currency", "<strong>USD</strong>", "Userlevel 1 · Badge +0",
 				"0 replies", "Be the first to reply!", `id="post-1"`, "Sign in to reply", "/login?next=")
 		})
 

@@ -360,6 +360,11 @@ func (s *Service) setLock(ctx context.Context, staff *models.User, userID int64,
 				if err := notifyLevel(ctx, tx, u.ID, u.Level, *level, now); err != nil {
 					return err
 				}
+				if s.Changed != nil {
+					if err := s.Changed(ctx, tx, []Change{{UserID: u.ID, From: u.Level, To: *level}}); err != nil {
+						return err
+					}
+				}
 			}
 		} else {
 			e.Action = moderation.ActUnlockLevel

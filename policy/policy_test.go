@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,61 @@ func TestSeeing(t *testing.T) {
 	}
 	if err := policy.SeeTopic(mod, topic(removedTopic)); err != nil {
 		t.Errorf("staff may not see a removed topic: %v", err)
+	}
+}
+
+func TestNewMemberLimits(t *testing.T) {
+	newbie := &models.User{ID: 7, Role: models.RoleMember, Level: 1, CreatedAt: now.Add(-time.Hour)}
+	regular := &models.User{ID: 8, Role: models.RoleMember, Level: 2, CreatedAt: now.Add(-time.Hour)}
+	newMod := &models.User{ID: 9, Role: models.RoleModerator, Level: 1, CreatedAt: now.Add(-time.Hour)}
+	for _, c := range []struct {
+		name                  string
+		u                     *models.User
+		links, images, embeds int
+		refused               string
+	}{
+		{"two links", newbie, 2, 0, 0, ""},
+		{"three links", newbie, 3, 0, 0, "at most 2 links in a post (this one has 3)"},
+		{"an image", newbie, 0, 1, 0, "cannot post images"},
+		{"an embed", newbie, 0, 0, 1, "cannot post video embeds"},
+		{"level 2", regular, 9, 3, 1, ""},
+		{"staff", newMod, 9, 3, 1, ""},
+	} {
+		err := policy.PostMedia(c.u, "body", c.links, c.images, c.embeds)
+		var ve *models.ValidationError
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.refused != "" && (!errors.As(err, &ve) || !strings.Contains(ve.Fields["body"], c.refused) ||
+			!strings.Contains(ve.Fields["body"], "level 2")):
+			t.Errorf("%s: %v, want a body error saying %q and how to reach level 2", c.name, err, c.refused)
+		}
+	}
+
+	busy := *newbie
+	busy.TopicCount, busy.PostCount = 3, 13 // 3 topics and 10 replies
+	var rle *models.RateLimitError
+	if err := policy.NewMemberPace(&busy, true, now); !errors.As(err, &rle) || rle.RetryAfter != 23*time.Hour ||
+		!strings.Contains(rle.Message, "at most 3 topics") || !strings.Contains(rle.Message, "23 hours") {
+		t.Errorf("fourth topic: %v, want a rate limit for 23 hours", err)
+	}
+	if err := policy.NewMemberPace(&busy, false, now); !errors.As(err, &rle) || !strings.Contains(rle.Message, "at most 10 replies") {
+		t.Errorf("eleventh reply: %v, want the reply limit", err)
+	}
+	fewer := *newbie
+	fewer.TopicCount, fewer.PostCount = 2, 11
+	if err := policy.NewMemberPace(&fewer, true, now); err != nil {
+		t.Errorf("third topic refused: %v", err)
+	}
+	if err := policy.NewMemberPace(&fewer, false, now); err != nil {
+		t.Errorf("tenth reply refused: %v", err)
+	}
+	if err := policy.NewMemberPace(&busy, true, now.Add(23*time.Hour)); err != nil {
+		t.Errorf("after the first day: %v", err)
+	}
+	busyRegular := busy
+	busyRegular.Level = 2
+	if err := policy.NewMemberPace(&busyRegular, true, now); err != nil {
+		t.Errorf("level 2 held to the pace: %v", err)
 	}
 }
