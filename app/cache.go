@@ -331,14 +331,21 @@ func (s *server) listsVersion(ctx context.Context) (pagecache.Version, error) {
 	return pagecache.Version{Full: full, Strict: strict, Grace: listGrace}, err
 }
 
+// flairGrace is how late a topic page may show its authors' new levels and
+// badge counts (lists and search: listGrace). Badges are granted all the
+// time on a busy forum; each grant throwing every topic page away would
+// leave the cache empty, so a page is drawn again for them at most once per
+// flairGrace.
+const flairGrace = 30 * time.Second
+
 // topicVersion versions a topic's pages (see models.Versions); a wrong slug
 // (the page redirects) gets no version.
 func (s *server) topicVersion(ctx context.Context, id int64, slug string) (pagecache.Version, error) {
-	current, v, err := s.Site.Versions.Topic(ctx, id)
+	current, full, strict, err := s.Site.Versions.Topic(ctx, id)
 	if err != nil || (slug != "" && current != slug) {
 		return pagecache.Version{}, err
 	}
-	return pagecache.Version{Full: v}, nil
+	return pagecache.Version{Full: full, Strict: strict, Grace: flairGrace}, nil
 }
 
 // searchGrace is how late search results may show new posts and likes on

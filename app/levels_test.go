@@ -5,10 +5,13 @@ import (
 	"html"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"agora/app"
 	"agora/internal/testdb"
 	"agora/models"
 )
@@ -115,12 +118,16 @@ func TestNewMemberLimitsInTheForms(t *testing.T) {
 }
 
 // TestLevelShowsEverywhere locks a member's level through the API and finds
-// the new level on the cached topic page, the topic list, the profile and
-// the JSON, with the lock in the moderation log.
+// the new level, once the flair grace is over, on the cached topic page, the
+// topic list, the profile and the JSON, with the lock in the moderation log.
 func TestLevelShowsEverywhere(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		a := newApp(t, db)
+		var mu sync.Mutex
+		now := time.Now()
+		a := newApp(t, db, func(d *app.Deps) {
+			d.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		})
 		cat := mustTPCategory(t, db, "Questions", "questions")
 		u := mustTPUser(t, db, "judy", models.RoleMember)
 		tp := mustTPTopic(t, db, u, cat, "How do I rotate API keys?", "Mine are old.")
@@ -137,6 +144,10 @@ func TestLevelShowsEverywhere(t *testing.T) {
 			map[string]any{"level": 4, "reason": "long-time customer"}, modToken))
 		tpWantStatus(t, res, body, http.StatusOK)
 
+		// Flair may show up to 30 s late on cached pages (flairGrace).
+		mu.Lock()
+		now = now.Add(31 * time.Second)
+		mu.Unlock()
 		// Badge +3: the level 2, 3 and 4 badges came with the lock.
 		want := "Userlevel 4 · Badge +3"
 		for _, path := range []string{topicPath, "/", "/u/judy"} {

@@ -342,7 +342,9 @@ func prepareFixtures(ctx context.Context, bin string, t *target) (*fixtures, err
 			return a, fmt.Errorf("account %s: %w", username, err)
 		}
 		// A previous run may have left a suspension or role change: undo it.
-		if _, err := db.NewRaw("UPDATE users SET role = ?, suspended_until = NULL, deleted_at = NULL WHERE id = ?",
+		// Level 2: the members are regulars, not newcomers held to the
+		// new-member limits (10 replies in the first day).
+		if _, err := db.NewRaw("UPDATE users SET role = ?, level = 2, suspended_until = NULL, deleted_at = NULL WHERE id = ?",
 			role, a.ID).Exec(ctx); err != nil {
 			return a, err
 		}

@@ -16,8 +16,10 @@ import (
 // (migration 20261122000001_cache_revs) bump them in the same transaction as
 // every write that changes a page: topics.rev for a topic page, the sum of
 // categories.rev for topic lists, site_rev.rev for authors, categories and
-// settings, which every page shows, and site_rev.lists for the list changes
-// that must show at once (see the migration). Each only ever grows, and a
+// settings, which every page shows, site_rev.lists for the list changes
+// that must show at once (see the migration), and site_rev.flair for
+// members' levels and badge counts, which may show a grace late
+// (20261207000002_flair_rev). Each only ever grows, and a
 // writer holds the row until it commits, so a page read after its version is
 // at least as new as that version.
 
@@ -39,7 +41,7 @@ const personalSQL = `SELECT EXISTS (SELECT 1 FROM topics AS t JOIN posts AS p ON
 
 // PrepareVersions prepares the version queries on db.
 func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
-	topicSQL, personal := "SELECT t.slug, t.rev, s.rev FROM topics AS t, site_rev AS s WHERE t.id = ?1", personalSQL
+	topicSQL, personal := "SELECT t.slug, t.rev, s.rev, s.flair FROM topics AS t, site_rev AS s WHERE t.id = ?1", personalSQL
 	if db.Dialect().Name() == dialect.PG {
 		topicSQL, personal = strings.ReplaceAll(topicSQL, "?", "$"), strings.ReplaceAll(personal, "?", "$")
 	}
@@ -49,7 +51,7 @@ func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
 		return nil, fmt.Errorf("prepare topic version: %w", err)
 	}
 	if v.lists, err = db.DB.PrepareContext(ctx,
-		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), rev, lists FROM site_rev"); err != nil {
+		"SELECT (SELECT COALESCE(SUM(rev), 0) FROM categories), rev, lists, flair FROM site_rev"); err != nil {
 		v.topic.Close()
 		return nil, fmt.Errorf("prepare lists version: %w", err)
 	}
@@ -61,29 +63,31 @@ func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {
 	return v, nil
 }
 
-// Topic returns a topic's slug and the version of its pages. It reads no
-// post, and returns ErrNotFound for an unknown id.
-func (v *Versions) Topic(ctx context.Context, topicID int64) (slug, version string, err error) {
-	var rev, site int64
-	err = v.topic.QueryRowContext(ctx, topicID).Scan(&slug, &rev, &site)
+// Topic returns a topic's slug and the version of its pages, with the part
+// of it that only the changes that must show at once move (strict: all but
+// flair). It reads no post, and returns ErrNotFound for an unknown id.
+func (v *Versions) Topic(ctx context.Context, topicID int64) (slug, full, strict string, err error) {
+	var rev, site, flair int64
+	err = v.topic.QueryRowContext(ctx, topicID).Scan(&slug, &rev, &site, &flair)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", ErrNotFound
+		return "", "", "", ErrNotFound
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("topic %d version: %w", topicID, err)
+		return "", "", "", fmt.Errorf("topic %d version: %w", topicID, err)
 	}
-	return slug, strconv.FormatInt(rev, 10) + "." + strconv.FormatInt(site, 10), nil
+	strict = strconv.FormatInt(rev, 10) + "." + strconv.FormatInt(site, 10)
+	return slug, strict + "." + strconv.FormatInt(flair, 10), strict, nil
 }
 
 // Lists returns the version of every topic list, and the part of it that
 // only the changes that must show at once move (strict).
 func (v *Versions) Lists(ctx context.Context) (full, strict string, err error) {
-	var cats, site, lists int64
-	if err := v.lists.QueryRowContext(ctx).Scan(&cats, &site, &lists); err != nil {
+	var cats, site, lists, flair int64
+	if err := v.lists.QueryRowContext(ctx).Scan(&cats, &site, &lists, &flair); err != nil {
 		return "", "", fmt.Errorf("lists version: %w", err)
 	}
 	strict = strconv.FormatInt(site, 10) + "." + strconv.FormatInt(lists, 10)
-	return strconv.FormatInt(cats, 10) + "." + strict, strict, nil
+	return strconv.FormatInt(cats, 10) + "." + strconv.FormatInt(flair, 10) + "." + strict, strict, nil
 }
 
 // Personal reports whether userID has anything of their own on posts

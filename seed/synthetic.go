@@ -21,6 +21,7 @@ import (
 	"agora/accounts"
 	"agora/database"
 	"agora/internal/progress"
+	"agora/levels"
 	"agora/markup"
 	"agora/models"
 )
@@ -317,12 +318,18 @@ func (g *synth) writeUsers(ctx context.Context, w *writer) error {
 	if err != nil {
 		return err
 	}
+	ts, err := models.ListLevelThresholds(ctx, g.db)
+	if err != nil {
+		return err
+	}
+	now := time.UnixMicro(g.now).UTC()
 	r := rand.New(rand.NewPCG(g.seed, 0x05e5))
 	var users, prefs []byte
 	for from := 0; from < len(g.users); from += rowsPerInsert {
 		to := min(from+rowsPerInsert, len(g.users))
 		users = append(users[:0], g.insert+"users (id, username, email, display_name, password_hash, level, "+
-			"badge_count, topic_count, post_count, company, created_at, updated_at) VALUES "...)
+			"topic_count, post_count, days_visited, topics_read, posts_read, likes_given, likes_received, "+
+			"solution_count, company, created_at, updated_at) VALUES "...)
 		prefs = append(prefs[:0], g.insert+"email_preferences (user_id, unsubscribe_token, updated_at) VALUES "...)
 		for i := from; i < to; i++ {
 			id := g.userID0 + int64(i) + 1
@@ -332,13 +339,20 @@ func (g *synth) writeUsers(ctx context.Context, w *writer) error {
 			// Members join in the year before the posts start.
 			joined := time.UnixMicro(g.now - yearUS - r.Int64N(yearUS)).UTC()
 			u := &g.users[i]
-			level := min(5, 1+int(u.posts)/20+r.IntN(2))
+			// What the member did beyond the rows written (visits and reads,
+			// in proportion to their posts; likes and best answers count
+			// rows) and the level it earns, so the first event that
+			// recomputes it changes nothing. Badges: `agora badges backfill`.
+			n := int(u.posts)
+			m := &models.User{CreatedAt: joined, TopicCount: int(u.topics), PostCount: n, DaysVisited: 2 + n*3/2 + r.IntN(5),
+				TopicsRead: 5 + n*4, PostsRead: 30 + n*25}
+			level := levels.Computed(m, 0, ts, now)
 			if i > from {
 				users = append(users, ", "...)
 				prefs = append(prefs, ", "...)
 			}
-			users = g.row(users, id, username, username+"@example.com", first+" "+last, hash, level,
-				r.IntN(level+1)*2, int(u.topics), int(u.posts), pick(r, companies), joined, joined)
+			users = g.row(users, id, username, username+"@example.com", first+" "+last, hash, level, m.TopicCount, n,
+				m.DaysVisited, m.TopicsRead, m.PostsRead, 0, 0, 0, pick(r, companies), joined, joined)
 			prefs = g.row(prefs, id, accounts.NewToken(), joined)
 		}
 		if err := w.exec(ctx, string(users), to-from); err != nil {
