@@ -54,39 +54,26 @@ func Demo(ctx context.Context, db *bun.DB, now time.Time) (Summary, error) {
 	return sum, nil
 }
 
-// demoStanding computes the demo members' levels, sets demoLocks and grants
-// the badges they earned (standing).
+// demoStanding computes the demo members' levels from what they did, sets
+// demoLocks and grants the badges they earned, as the nightly pass and
+// `agora badges backfill` would.
 func demoStanding(ctx context.Context, db *bun.DB, now time.Time) error {
-	return standing(ctx, db, now, func(lv *levels.Service) error {
-		for _, l := range demoLocks {
-			by, err := models.UserByUsername(ctx, db, l.by)
-			if err != nil {
-				return err
-			}
-			u, err := models.UserByUsername(ctx, db, l.username)
-			if err != nil {
-				return err
-			}
-			if _, err := lv.Lock(ctx, by, u.ID, l.level, l.reason); err != nil {
-				return fmt.Errorf("lock %s: %w", l.username, err)
-			}
-		}
-		return nil
-	})
-}
-
-// standing computes every member's level from what they did and grants the
-// badges they earned, as the nightly pass and `agora badges backfill`
-// would; between, when not nil, runs after the levels and before the badges.
-func standing(ctx context.Context, db *bun.DB, now time.Time, between func(*levels.Service) error) error {
 	clock := func() time.Time { return now }
 	lv := levels.New(db, clock)
 	if _, err := lv.Nightly(ctx); err != nil {
 		return err
 	}
-	if between != nil {
-		if err := between(lv); err != nil {
+	for _, l := range demoLocks {
+		by, err := models.UserByUsername(ctx, db, l.by)
+		if err != nil {
 			return err
+		}
+		u, err := models.UserByUsername(ctx, db, l.username)
+		if err != nil {
+			return err
+		}
+		if _, err := lv.Lock(ctx, by, u.ID, l.level, l.reason); err != nil {
+			return fmt.Errorf("lock %s: %w", l.username, err)
 		}
 	}
 	bs, err := badges.New(ctx, db, clock, badges.Rules)
