@@ -79,8 +79,9 @@ func (v *ViewCounter) Record(topicID int64, viewer string) {
 	v.mu.Unlock()
 }
 
-// Flush writes the buffered views: new (topic, viewer, hour) rows add one to
-// the topic's view_count. Rows older than a day are purged.
+// Flush writes the buffered reads and visits (flushMembers), then the views:
+// new (topic, viewer, hour) rows add one to the topic's view_count. Rows
+// older than a day are purged.
 func (v *ViewCounter) Flush(ctx context.Context) error {
 	v.mu.Lock()
 	batch, reads, visits := v.pending, v.reads, v.visits
@@ -89,11 +90,14 @@ func (v *ViewCounter) Flush(ctx context.Context) error {
 	if len(batch) == 0 && len(reads) == 0 && len(visits) == 0 {
 		return nil
 	}
+	if err := v.flushMembers(ctx, reads, visits); err != nil {
+		return err
+	}
+	if len(batch) == 0 {
+		return nil
+	}
 	counts := map[int64]int{}
 	err := v.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := v.flushMembers(ctx, tx, reads, visits); err != nil {
-			return err
-		}
 		for k := range batch {
 			res, err := tx.NewRaw("INSERT INTO topic_views (topic_id, viewer, hour) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 				k.topicID, k.viewer, k.hour).Exec(ctx)
@@ -119,35 +123,52 @@ func (v *ViewCounter) Flush(ctx context.Context) error {
 	return err
 }
 
-// flushMembers writes buffered reads and visits and reports the members
-// whose counts moved.
-func (v *ViewCounter) flushMembers(ctx context.Context, tx bun.Tx, reads map[readKey]int, visits map[int64]int64) error {
+// flushMembers writes buffered reads and visits, one short transaction per
+// member: a member's row is locked only while their own reads are counted,
+// so their posts and likes meanwhile wait for nobody else's.
+func (v *ViewCounter) flushMembers(ctx context.Context, reads map[readKey]int, visits map[int64]int64) error {
 	now := v.now().UTC()
-	var read, visited []int64
-	seen := map[int64]bool{}
+	byMember := map[int64]map[int64]int{} // member → topic → post number
 	for k, upTo := range reads {
-		ok, err := models.CountRead(ctx, tx, k.userID, k.topicID, upTo)
+		if byMember[k.userID] == nil {
+			byMember[k.userID] = map[int64]int{}
+		}
+		byMember[k.userID][k.topicID] = upTo
+	}
+	for id := range visits {
+		if byMember[id] == nil {
+			byMember[id] = map[int64]int{}
+		}
+	}
+	for id, topics := range byMember {
+		err := v.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			read := false
+			for topicID, upTo := range topics {
+				ok, err := models.CountRead(ctx, tx, id, topicID, upTo)
+				if err != nil {
+					return err
+				}
+				read = read || ok
+			}
+			if read {
+				if err := models.React(ctx, v.Events, tx, models.Event{Kind: models.EventRead, Users: []int64{id}}); err != nil {
+					return err
+				}
+			}
+			day, ok := visits[id]
+			if !ok {
+				return nil
+			}
+			if ok, err := models.CountVisit(ctx, tx, id, day, now); err != nil || !ok {
+				return err
+			}
+			return models.React(ctx, v.Events, tx, models.Event{Kind: models.EventVisit, Users: []int64{id}})
+		})
 		if err != nil {
 			return err
 		}
-		if ok && !seen[k.userID] {
-			seen[k.userID] = true
-			read = append(read, k.userID)
-		}
 	}
-	for id, day := range visits {
-		ok, err := models.CountVisit(ctx, tx, id, day, now)
-		if err != nil {
-			return err
-		}
-		if ok {
-			visited = append(visited, id)
-		}
-	}
-	if err := models.React(ctx, v.Events, tx, models.Event{Kind: models.EventRead, Users: read}); err != nil {
-		return err
-	}
-	return models.React(ctx, v.Events, tx, models.Event{Kind: models.EventVisit, Users: visited})
+	return nil
 }
 
 // popular reports the topics among ids with enough views for a badge.
