@@ -43,6 +43,7 @@ func TestNewMemberLimitsThroughTheAPI(t *testing.T) {
 
 		res, body := reply(twoLinks)
 		tpWantStatus(t, res, body, http.StatusCreated)
+		postID := int64(num(decode(t, body), "post", "id"))
 		before := rowCount(t, db, "posts")
 		res, body = reply(threeLinks)
 		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
@@ -57,6 +58,16 @@ func TestNewMemberLimitsThroughTheAPI(t *testing.T) {
 		}
 		if n := rowCount(t, db, "posts"); n != before {
 			t.Errorf("refused posts wrote %d rows", n-before)
+		}
+		// An edit is held to the same limits.
+		res, body = call(t, a, jsonReq(http.MethodPatch, fmt.Sprintf("/api/v1/posts/%d", postID), map[string]any{"body": threeLinks}, token))
+		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
+		if _, fields := apiErr(t, body); !strings.Contains(fmt.Sprint(fields["body"]), "at most 2 links") {
+			t.Errorf("edit to three links: fields %v, want the link limit", fields)
+		}
+		var kept string
+		if err := db.NewSelect().Model((*models.Post)(nil)).Column("body").Where("id = ?", postID).Scan(t.Context(), &kept); err != nil || kept != twoLinks {
+			t.Errorf("after the refused edit the post reads %q (%v), want it unchanged", kept, err)
 		}
 
 		for i := range 3 {

@@ -97,7 +97,7 @@ func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage
 	}
 	d.Standing = st
 	for _, h := range hs {
-		d.Badges = append(d.Badges, heldRow{badgeRow: badgeRow{Badge: h.Badge, IconURL: s.badgeIconURL(h.Icon)}, Held: h.Held})
+		d.Badges = append(d.Badges, heldRow{badgeView: s.badgeOut(h.Badge), Held: h.Held})
 	}
 	viewer := currentUser(c)
 	if !viewer.IsStaff() {

@@ -19,8 +19,8 @@ import (
 // thresholds and hand-made badges at /admin/levels and /admin/badges, with
 // their JSON twins.
 
-// badgeJSON is a badge with its icon's URL.
-type badgeJSON struct {
+// badgeView is a badge with its icon's URL, for the pages and the JSON.
+type badgeView struct {
 	*models.Badge
 	IconURL string `json:"icon_url"`
 }
@@ -34,8 +34,8 @@ func (s *server) badgeIconURL(icon string) string {
 	return s.assets.URL("badge-" + icon + ".svg")
 }
 
-func (s *server) badgeOut(b *models.Badge) badgeJSON {
-	return badgeJSON{Badge: b, IconURL: s.badgeIconURL(b.Icon)}
+func (s *server) badgeOut(b *models.Badge) badgeView {
+	return badgeView{Badge: b, IconURL: s.badgeIconURL(b.Icon)}
 }
 
 // apiBadges: GET /api/v1/badges → {items} every badge with its holder count.
@@ -44,7 +44,7 @@ func (s *server) apiBadges(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items := make([]badgeJSON, len(bs))
+	items := make([]badgeView, len(bs))
 	for i, b := range bs {
 		items[i] = s.badgeOut(b)
 	}
@@ -77,13 +77,7 @@ func (s *server) apiBadge(c *fiber.Ctx) error {
 		"per_page": perPage, "total": total, "pages": pages(total, perPage)}})
 }
 
-// badgeRow is a badge as the pages show it.
-type badgeRow struct {
-	*models.Badge
-	IconURL string
-}
-
-type badgesPage struct{ Rows []badgeRow }
+type badgesPage struct{ Rows []badgeView }
 
 // badgesHTML: GET /badges — every badge, by tier, with how many hold it.
 func (s *server) badgesHTML(c *fiber.Ctx) error {
@@ -93,7 +87,7 @@ func (s *server) badgesHTML(c *fiber.Ctx) error {
 	}
 	d := &badgesPage{}
 	for _, b := range bs {
-		d.Rows = append(d.Rows, badgeRow{Badge: b, IconURL: s.badgeIconURL(b.Icon)})
+		d.Rows = append(d.Rows, s.badgeOut(b))
 	}
 	return s.render(c, "badges", "Badges", d)
 }
@@ -102,7 +96,7 @@ func (s *server) badgesHTML(c *fiber.Ctx) error {
 const holdersPerPage = 50
 
 type badgePage struct {
-	badgeRow
+	badgeView
 	Holders []badges.Holder
 	Total   int
 	pager
@@ -119,14 +113,14 @@ func (s *server) badgeHTML(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := &badgePage{badgeRow: badgeRow{Badge: b, IconURL: s.badgeIconURL(b.Icon)}, Holders: hs, Total: total,
+	d := &badgePage{badgeView: s.badgeOut(b), Holders: hs, Total: total,
 		pager: newPager(page, pages(total, holdersPerPage), func(n int) string { return "/badges/" + strconv.FormatInt(id, 10) + "?page=" + strconv.Itoa(n) })}
 	return s.render(c, "badge", b.Name+" badge", d)
 }
 
 // heldJSON is a badge a member holds.
 type heldJSON struct {
-	Badge         badgeJSON `json:"badge"`
+	Badge         badgeView `json:"badge"`
 	Count         int       `json:"count"`
 	GrantedAt     time.Time `json:"granted_at"`
 	LastGrantedAt time.Time `json:"last_granted_at"`
@@ -134,7 +128,7 @@ type heldJSON struct {
 
 // heldRow is a badge on the profile page.
 type heldRow struct {
-	badgeRow
+	badgeView
 	Held *models.UserBadge
 }
 
@@ -206,21 +200,12 @@ func (s *server) apiSaveLevels(c *fiber.Ctx) error {
 	return s.apiLevels(c)
 }
 
-// thresholdFields are the thresholds' form fields, in table order, with their headings.
+// thresholdFields are the thresholds' form fields, in the order of
+// models.LevelThreshold.Values, with their headings.
 var thresholdFields = []struct{ Name, Label string }{
 	{"days_joined", "Days since joining"}, {"days_visited", "Days visited"}, {"topics_read", "Topics read"},
 	{"posts_read", "Posts read"}, {"replies", "Replies"}, {"likes_given", "Likes given"},
 	{"likes_received", "Likes received"}, {"solutions", "Best answers"}, {"max_penalty", "Most penalty points"},
-}
-
-func thresholdValues(t *models.LevelThreshold) []int {
-	return []int{t.DaysJoined, t.DaysVisited, t.TopicsRead, t.PostsRead, t.Replies, t.LikesGiven, t.LikesReceived,
-		t.Solutions, t.MaxPenalty}
-}
-
-func setThresholdValues(t *models.LevelThreshold, v []int) {
-	t.DaysJoined, t.DaysVisited, t.TopicsRead, t.PostsRead, t.Replies, t.LikesGiven, t.LikesReceived,
-		t.Solutions, t.MaxPenalty = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
 }
 
 // levelCell is one input of the thresholds table.
@@ -261,7 +246,7 @@ func (s *server) adminLevelsForm(c *fiber.Ctx) error {
 	}
 	values := map[string]string{}
 	for _, t := range ts {
-		for i, v := range thresholdValues(t) {
+		for i, v := range t.Values() {
 			values[thresholdFields[i].Name+"_"+strconv.Itoa(t.Level)] = strconv.Itoa(v)
 		}
 	}
@@ -285,7 +270,7 @@ func (s *server) adminLevelsSubmit(c *fiber.Ctx) error {
 			}
 			v[i] = n
 		}
-		setThresholdValues(t, v)
+		t.SetValues(v)
 		ts = append(ts, t)
 	}
 	var err error
@@ -360,7 +345,7 @@ func (s *server) byHand(c *fiber.Ctx, badgeID, userID int64, reason, action stri
 }
 
 type adminBadgesPage struct {
-	Manual    []badgeRow
+	Manual    []badgeView
 	Icons     []string
 	Create    form
 	Grant     form
@@ -376,7 +361,7 @@ func (s *server) renderAdminBadges(c *fiber.Ctx, d *adminBadgesPage) error {
 	}
 	for _, b := range bs {
 		if b.Manual() {
-			d.Manual = append(d.Manual, badgeRow{Badge: b, IconURL: s.badgeIconURL(b.Icon)})
+			d.Manual = append(d.Manual, s.badgeOut(b))
 		}
 	}
 	d.Icons, d.IconURLOf = badges.Icons, map[string]string{}

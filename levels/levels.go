@@ -396,9 +396,7 @@ func (s *Service) SaveThresholds(ctx context.Context, admin *models.User, ts []*
 		if t.Level != i+2 {
 			return &models.ValidationError{Fields: map[string]string{"level": "give levels 2 to 5, in order"}}
 		}
-		vals := []int{t.DaysJoined, t.DaysVisited, t.TopicsRead, t.PostsRead, t.Replies, t.LikesGiven,
-			t.LikesReceived, t.Solutions, t.MaxPenalty}
-		for _, n := range vals {
+		for _, n := range t.Values() {
 			if n < 0 || n > 1_000_000 {
 				v.Add("level_"+strconv.Itoa(t.Level), "use whole numbers from 0 to 1000000")
 				break

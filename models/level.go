@@ -24,6 +24,19 @@ type LevelThreshold struct {
 	MaxPenalty    int `bun:"max_penalty" json:"max_penalty"`
 }
 
+// Values are t's numbers in column order (days_joined … max_penalty), for
+// forms and checks that treat them alike.
+func (t *LevelThreshold) Values() []int {
+	return []int{t.DaysJoined, t.DaysVisited, t.TopicsRead, t.PostsRead, t.Replies, t.LikesGiven, t.LikesReceived,
+		t.Solutions, t.MaxPenalty}
+}
+
+// SetValues sets t's numbers from v, in the order of Values.
+func (t *LevelThreshold) SetValues(v []int) {
+	t.DaysJoined, t.DaysVisited, t.TopicsRead, t.PostsRead, t.Replies, t.LikesGiven, t.LikesReceived,
+		t.Solutions, t.MaxPenalty = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
+}
+
 // ListLevelThresholds returns the thresholds of levels 2 to 5, in order.
 func ListLevelThresholds(ctx context.Context, db bun.IDB) ([]*LevelThreshold, error) {
 	var ts []*LevelThreshold

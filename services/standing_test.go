@@ -303,6 +303,9 @@ func levelCase(n int) badgeCase {
 			if got := c.level(t, u); got != n {
 				t.Errorf("level after the visit = %d, want %d", got, n)
 			}
+			if ns := c.notes(t, u, models.NotifyLevel); len(ns) != 1 || !strings.Contains(ns[0].Message, fmt.Sprintf("You reached level %d", n)) {
+				t.Errorf("level notifications %v, want one saying level %d", ns, n)
+			}
 		},
 	}
 }
