@@ -245,9 +245,16 @@ func (s *Service) Profile(ctx context.Context, username string) (*models.User, e
 	return u, nil
 }
 
-// PurgeExpired deletes the sessions that expired and returns how many.
+// PurgeExpired deletes the sessions, sign-ins in flight and SSO nonces that
+// expired and returns how many rows went.
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
-	return models.DeleteExpiredSessions(ctx, s.db, s.Now().UTC())
+	now := s.Now().UTC()
+	n, err := models.DeleteExpiredSessions(ctx, s.db, now)
+	if err != nil {
+		return n, err
+	}
+	m, err := models.PurgeSignInState(ctx, s.db, now)
+	return n + m, err
 }
 
 // RunPurge purges expired sessions now and then every interval until ctx ends.

@@ -18,6 +18,7 @@ import (
 
 	"agora/assets"
 	"agora/config"
+	"agora/oauth"
 	"agora/pagecache"
 	"agora/services"
 	"agora/templates"
@@ -50,6 +51,8 @@ type server struct {
 	flagReasons *template.Template
 	// assetURLs are the header's asset links, fixed at start.
 	assetURLs assetLinks
+	// oauth are the configured sign-in providers (signin.go).
+	oauth *oauth.Providers
 }
 
 // New builds the Fiber app. It fails when a template or asset cannot be loaded.
@@ -96,6 +99,7 @@ func newServer(d Deps) (*server, *html.Engine, error) {
 		return nil, nil, err
 	}
 	s := &server{Deps: d, assets: a, pageCache: pagecache.New(d.Config.PageCacheMB<<20, pageTTL, d.Now), markers: newMarkers()}
+	s.oauth = oauth.New(oauthConfig(d.Config))
 
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFuncMap(s.templateFuncs())
@@ -117,6 +121,14 @@ func newServer(d Deps) (*server, *html.Engine, error) {
 	return s, engine, nil
 }
 
+// oauthConfig is the providers' part of the configuration.
+func oauthConfig(c config.Config) oauth.Config {
+	client := func(name string) oauth.Client { return oauth.Client(c.OAuth[name]) }
+	return oauth.Config{BaseURL: c.BaseURL, GitHub: client("github"), Google: client("google"),
+		Microsoft: client("microsoft"), GitLab: client("gitlab"),
+		OIDCDiscoveryURL: c.OIDCDiscoveryURL, OIDC: oauth.Client(c.OIDC), OIDCLabel: c.OIDCName}
+}
+
 // proxyHeader trusts X-Forwarded-For only when proxies are configured.
 func proxyHeader(trusted []string) string {
 	if len(trusted) == 0 {
@@ -133,5 +145,7 @@ func (s *server) templateFuncs() template.FuncMap {
 		"ago":     func(t time.Time) string { return ago(s.Now(), t) },
 		"plural":  plural,
 		"initial": initial,
+		// signInButtons are the configured providers (partials/signin_buttons).
+		"signInButtons": s.oauth.Buttons,
 	}
 }

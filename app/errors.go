@@ -11,6 +11,7 @@ import (
 
 	"agora/accounts"
 	"agora/models"
+	"agora/oauth"
 	"agora/search"
 )
 
@@ -42,7 +43,15 @@ func classify(err error) (int, apiErrorBody) {
 	var fbe *models.ForbiddenError
 	var rle *models.RateLimitError
 	var qe *search.QueryError
+	var ref *accounts.Refused
 	switch {
+	case errors.As(err, &ref):
+		if ref.Untrusted {
+			return http.StatusForbidden, apiErrorBody{Code: ref.Code, Message: ref.Message}
+		}
+		return http.StatusBadRequest, apiErrorBody{Code: ref.Code, Message: ref.Message}
+	case errors.Is(err, oauth.ErrProvider):
+		return http.StatusBadGateway, apiErrorBody{Code: "provider_failed", Message: oauth.ErrProvider.Error()}
 	case errors.As(err, &qe):
 		return http.StatusUnprocessableEntity, apiErrorBody{Code: "invalid_query", Message: qe.Reason}
 	case errors.As(err, &rle):
@@ -138,7 +147,7 @@ type errorPage struct {
 
 func pageMessage(status int, b apiErrorBody) string {
 	switch {
-	case status == http.StatusNotFound:
+	case status == http.StatusNotFound && (b.Message == "not found" || strings.HasPrefix(b.Message, "Cannot ")):
 		return "We couldn't find that page. It may have been moved or removed."
 	case b.Code == "unauthenticated":
 		return "Please sign in to continue."

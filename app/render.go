@@ -12,7 +12,7 @@ import (
 var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search", "notifications",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended",
-	"badges", "badge", "admin_levels", "admin_badges"}
+	"badges", "badge", "admin_levels", "admin_badges", "signup", "settings"}
 
 // page is what every template receives: the frame (who is signed in, the
 // CSRF token, the community name) and the page's own data. What of it may

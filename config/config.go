@@ -27,7 +27,26 @@ type Config struct {
 	RateLimit      int           // AGORA_RATE_LIMIT: API requests per minute per client
 	ShutdownGrace  time.Duration // AGORA_SHUTDOWN_GRACE: time allowed for in-flight requests at shutdown
 	PageCacheMB    int           // AGORA_PAGE_CACHE_MB: memory for rendered pages (compressed); 0 turns the cache off
+
+	// Sign-in with other accounts, from the environment only (a flag would
+	// show its secret in the process list).
+	OAuth            map[string]Client // AGORA_OAUTH_<PROVIDER>_CLIENT_ID and _CLIENT_SECRET, by provider (OAuthProviders)
+	OIDCDiscoveryURL string            // AGORA_OIDC_DISCOVERY_URL: the company's OpenID Connect provider
+	OIDC             Client            // AGORA_OIDC_CLIENT_ID, AGORA_OIDC_CLIENT_SECRET
+	OIDCName         string            // AGORA_OIDC_NAME: the sign-in button's name for it
+	SSOSecret        string            // AGORA_SSO_SECRET: the key the customer's product signs SSO payloads with
 }
+
+// Client is an OAuth client registration.
+type Client struct {
+	ID, Secret string
+}
+
+// OAuthProviders are the providers AGORA_OAUTH_<PROVIDER>_… switch on.
+var OAuthProviders = []string{"github", "google", "microsoft", "gitlab"}
+
+// minSSOSecret is the shortest SSO secret accepted: HMAC keys should be long and random.
+const minSSOSecret = 32
 
 // Error names the setting that is wrong.
 type Error struct {
@@ -117,7 +136,55 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	if c.PageCacheMB, err = strconv.Atoi(strings.TrimSpace(pageCache)); err != nil || c.PageCacheMB < 0 {
 		return c, nil, &Error{"AGORA_PAGE_CACHE_MB", pageCache, "want a whole number of MiB (0 turns the cache off)"}
 	}
+	if err := c.loadSignIn(getenv); err != nil {
+		return c, nil, err
+	}
 	return c, fs.Args(), nil
+}
+
+// loadSignIn reads the providers and the SSO secret; half a registration is an error naming the missing half.
+func (c *Config) loadSignIn(getenv func(string) string) error {
+	pair := func(idVar, secretVar string) (Client, error) {
+		cl := Client{ID: strings.TrimSpace(getenv(idVar)), Secret: strings.TrimSpace(getenv(secretVar))}
+		switch {
+		case cl.ID != "" && cl.Secret == "":
+			return cl, &Error{secretVar, "", "set it too: " + idVar + " is set"}
+		case cl.ID == "" && cl.Secret != "":
+			return cl, &Error{idVar, "", "set it too: " + secretVar + " is set"}
+		}
+		return cl, nil
+	}
+	c.OAuth = map[string]Client{}
+	for _, p := range OAuthProviders {
+		v := "AGORA_OAUTH_" + strings.ToUpper(p) + "_CLIENT_"
+		cl, err := pair(v+"ID", v+"SECRET")
+		if err != nil {
+			return err
+		}
+		if cl.ID != "" {
+			c.OAuth[p] = cl
+		}
+	}
+	oidc, err := pair("AGORA_OIDC_CLIENT_ID", "AGORA_OIDC_CLIENT_SECRET")
+	if err != nil {
+		return err
+	}
+	c.OIDC, c.OIDCDiscoveryURL, c.OIDCName = oidc, strings.TrimSpace(getenv("AGORA_OIDC_DISCOVERY_URL")), strings.TrimSpace(getenv("AGORA_OIDC_NAME"))
+	switch {
+	case c.OIDCDiscoveryURL != "" && oidc.ID == "":
+		return &Error{"AGORA_OIDC_CLIENT_ID", "", "set it (and AGORA_OIDC_CLIENT_SECRET): AGORA_OIDC_DISCOVERY_URL is set"}
+	case c.OIDCDiscoveryURL == "" && oidc.ID != "":
+		return &Error{"AGORA_OIDC_DISCOVERY_URL", "", "set it: AGORA_OIDC_CLIENT_ID is set"}
+	case c.OIDCDiscoveryURL != "":
+		if u, err := url.Parse(c.OIDCDiscoveryURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return &Error{"AGORA_OIDC_DISCOVERY_URL", c.OIDCDiscoveryURL, "want an absolute https URL, like https://id.example.com/.well-known/openid-configuration"}
+		}
+	}
+	c.SSOSecret = getenv("AGORA_SSO_SECRET")
+	if c.SSOSecret != "" && len(c.SSOSecret) < minSSOSecret {
+		return &Error{"AGORA_SSO_SECRET", "(hidden)", fmt.Sprintf("use at least %d random characters", minSSOSecret)}
+	}
+	return nil
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		RateLimit:     600,
 		ShutdownGrace: 15 * time.Second,
 		PageCacheMB:   64,
+		OAuth:         map[string]config.Client{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -159,6 +161,12 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"page cache word", map[string]string{"AGORA_PAGE_CACHE_MB": "big"}, nil, "AGORA_PAGE_CACHE_MB"},
 		{"shutdown grace no unit", map[string]string{"AGORA_SHUTDOWN_GRACE": "15"}, nil, "AGORA_SHUTDOWN_GRACE"},
 		{"shutdown grace negative", map[string]string{"AGORA_SHUTDOWN_GRACE": "-1s"}, nil, "AGORA_SHUTDOWN_GRACE"},
+		{"oauth id without secret", map[string]string{"AGORA_OAUTH_GITHUB_CLIENT_ID": "abc"}, nil, "AGORA_OAUTH_GITHUB_CLIENT_SECRET"},
+		{"oauth secret without id", map[string]string{"AGORA_OAUTH_GITLAB_CLIENT_SECRET": "s"}, nil, "AGORA_OAUTH_GITLAB_CLIENT_ID"},
+		{"oidc url without client", map[string]string{"AGORA_OIDC_DISCOVERY_URL": "https://id.example.com/.well-known/openid-configuration"}, nil, "AGORA_OIDC_CLIENT_ID"},
+		{"oidc client without url", map[string]string{"AGORA_OIDC_CLIENT_ID": "a", "AGORA_OIDC_CLIENT_SECRET": "b"}, nil, "AGORA_OIDC_DISCOVERY_URL"},
+		{"oidc url relative", map[string]string{"AGORA_OIDC_DISCOVERY_URL": "/oidc", "AGORA_OIDC_CLIENT_ID": "a", "AGORA_OIDC_CLIENT_SECRET": "b"}, nil, "AGORA_OIDC_DISCOVERY_URL"},
+		{"sso secret too short", map[string]string{"AGORA_SSO_SECRET": "short"}, nil, "AGORA_SSO_SECRET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,5 +226,26 @@ func TestSecureCookies(t *testing.T) {
 				t.Errorf("SecureCookies() for %q = %v, want %v (BaseURL %q)", tt.base, got, tt.want, c.BaseURL)
 			}
 		})
+	}
+}
+
+func TestLoadSignIn(t *testing.T) {
+	t.Parallel()
+	secret := "0123456789abcdef0123456789abcdef"
+	c, _ := mustLoad(t, nil, map[string]string{
+		"AGORA_OAUTH_GITHUB_CLIENT_ID": "gh-id", "AGORA_OAUTH_GITHUB_CLIENT_SECRET": "gh-secret",
+		"AGORA_OIDC_DISCOVERY_URL": "https://id.example.com/.well-known/openid-configuration",
+		"AGORA_OIDC_CLIENT_ID":     "oidc-id", "AGORA_OIDC_CLIENT_SECRET": "oidc-secret", "AGORA_OIDC_NAME": "Acme ID",
+		"AGORA_SSO_SECRET": secret,
+	})
+	if got, want := c.OAuth, map[string]config.Client{"github": {ID: "gh-id", Secret: "gh-secret"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("OAuth = %+v, want %+v", got, want)
+	}
+	if c.OIDC.ID != "oidc-id" || c.OIDC.Secret != "oidc-secret" || c.OIDCName != "Acme ID" || c.SSOSecret != secret {
+		t.Errorf("OIDC %+v name %q SSO secret %q", c.OIDC, c.OIDCName, c.SSOSecret)
+	}
+	_, _, err := config.Load(nil, env(map[string]string{"AGORA_SSO_SECRET": "short-secret"}))
+	if err == nil || strings.Contains(err.Error(), "short-secret") {
+		t.Errorf("a short SSO secret: error %v, want one that does not show the secret", err)
 	}
 }

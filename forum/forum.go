@@ -118,6 +118,13 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: html, RenderVersion: markup.Version,
 		CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The member first, the category (locked by the topic's trigger) last: models.LockUsers.
+		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Topics: 1, Posts: 1}); err != nil {
+			return err
+		}
+		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventTopic, Users: []int64{author.ID}}); err != nil {
+			return err
+		}
 		if _, err := tx.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("insert topic: %w", err)
 		}
@@ -132,13 +139,7 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		if err := models.CountCategory(ctx, tx, cat.ID, 1, 1); err != nil {
 			return err
 		}
-		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Topics: 1, Posts: 1}); err != nil {
-			return err
-		}
-		if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil {
-			return err
-		}
-		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventTopic, Users: []int64{author.ID}})
+		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -215,7 +216,14 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	p := &models.Post{TopicID: topicID, UserID: author.ID, ReplyToPostID: replyTo, Body: body,
 		HTML: html, RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// Updating the topic first locks its row, so post numbers are handed out one at a time.
+		// The member first, then the topic and its category: models.LockUsers.
+		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Posts: 1}); err != nil {
+			return err
+		}
+		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventReply, Users: []int64{author.ID}}); err != nil {
+			return err
+		}
+		// Updating the topic locks its row, so post numbers are handed out one at a time.
 		res, err := tx.NewUpdate().Model((*models.Topic)(nil)).
 			Set("reply_count = reply_count + 1").Set("last_posted_at = ?", now).
 			Set("last_post_user_id = ?", author.ID).Set("updated_at = ?", now).
@@ -237,9 +245,6 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		if err := models.CountCategory(ctx, tx, t.CategoryID, 0, 1); err != nil {
 			return err
 		}
-		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Posts: 1}); err != nil {
-			return err
-		}
 		notified := map[int64]bool{author.ID: true}
 		for _, to := range []int64{parentAuthor(parent), t.UserID} {
 			if to == 0 || notified[to] {
@@ -252,10 +257,7 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 				return err
 			}
 		}
-		if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil {
-			return err
-		}
-		return models.React(ctx, s.Events, tx, models.Event{Kind: models.EventReply, Users: []int64{author.ID}})
+		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
 	})
 	if err != nil {
 		return nil, err

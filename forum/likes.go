@@ -87,7 +87,9 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			return fmt.Errorf("write like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			if err := models.CountLike(ctx, tx, p.ID, t.ID, delta); err != nil {
+			// The two members first, then the post (and topic); the category,
+			// locked by the topic's count, last: models.LockUsers.
+			if err := models.LockUsers(ctx, tx, u.ID, p.UserID); err != nil {
 				return err
 			}
 			if err := models.CountUser(ctx, tx, p.UserID, models.UserCounts{LikesReceived: delta}); err != nil {
@@ -96,11 +98,17 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			if err := models.CountUser(ctx, tx, u.ID, models.UserCounts{LikesGiven: delta}); err != nil {
 				return err
 			}
-			if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil { // order:likes
+			if err := models.CountPostLike(ctx, tx, p.ID, delta); err != nil {
 				return err
 			}
 			if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventLike, Users: []int64{u.ID, p.UserID},
 				PostID: p.ID}); err != nil {
+				return err
+			}
+			if err := models.CountTopicLike(ctx, tx, t.ID, delta); err != nil {
+				return err
+			}
+			if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil { // order:likes
 				return err
 			}
 		}

@@ -41,16 +41,25 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 		if answer != nil {
 			solved = &answer.ID
 		}
-		// Touching the topic first locks its row, so the old answer read next
+		// The members concerned first, then the topic: models.LockUsers.
+		old, err := solutionAuthor(ctx, tx, topicID)
+		if err != nil {
+			return err
+		}
+		if answer != nil {
+			old = append(old, answer.UserID)
+		}
+		if err := models.LockUsers(ctx, tx, old...); err != nil {
+			return err
+		}
+		// Touching the topic locks its row, so the old answer read again next
 		// is the one replaced, even with another change racing this one.
 		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("updated_at = ?", now).
 			Where("id = ?", topicID).Exec(ctx); err != nil {
 			return fmt.Errorf("set solution: %w", err)
 		}
-		var old []int64
-		if err := tx.NewRaw("SELECT p.user_id FROM topics t JOIN posts p ON p.id = t.solved_post_id WHERE t.id = ?", topicID).
-			Scan(ctx, &old); err != nil {
-			return fmt.Errorf("load solution: %w", err)
+		if old, err = solutionAuthor(ctx, tx, topicID); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
 			Where("id = ?", topicID).Exec(ctx); err != nil {
@@ -86,4 +95,14 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 	}
 	t, err = models.TopicByID(ctx, s.db, topicID)
 	return t, answer, err
+}
+
+// solutionAuthor returns the author of the topic's best answer, if it has one.
+func solutionAuthor(ctx context.Context, tx bun.IDB, topicID int64) ([]int64, error) {
+	var ids []int64
+	if err := tx.NewRaw("SELECT p.user_id FROM topics t JOIN posts p ON p.id = t.solved_post_id WHERE t.id = ?", topicID).
+		Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("load solution: %w", err)
+	}
+	return ids, nil
 }

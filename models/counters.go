@@ -5,11 +5,30 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // The denormalised counters, each changed by a typed call inside the
 // write's transaction. Deltas may be negative; every statement names its
 // columns here, so no SQL travels between packages.
+
+// LockUsers takes the row locks of the members a write transaction will
+// count, in id order, before it touches a post, topic or category. Every path
+// that writes both keeps that order (members, then topic, then category), so
+// two writers never wait on each other in a circle, and the badge and level
+// work on members runs before the hot topic and category rows are held.
+// SQLite runs one writer at a time, so only PostgreSQL needs the locks.
+func LockUsers(ctx context.Context, tx bun.IDB, ids ...int64) error {
+	if len(ids) == 0 || tx.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	_, err := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).
+		Order("id").For("NO KEY UPDATE").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("lock members: %w", err)
+	}
+	return nil
+}
 
 // CountCategory adds topics and posts to a category's counters.
 func CountCategory(ctx context.Context, db bun.IDB, id int64, topics, posts int) error {
@@ -63,12 +82,17 @@ func CountReplies(ctx context.Context, db bun.IDB, topicID int64, delta int) err
 	return counted(err, "topic", topicID)
 }
 
-// CountLike adds delta to a post's and its topic's like counts.
-func CountLike(ctx context.Context, db bun.IDB, postID, topicID int64, delta int) error {
-	if _, err := db.NewUpdate().Model((*Post)(nil)).Set("like_count = like_count + ?", delta).
-		Where("id = ?", postID).Exec(ctx); err != nil {
-		return counted(err, "post", postID)
-	}
+// CountPostLike adds delta to a post's like count. Its row lock takes the
+// topic's too (the posts trigger bumps the topic's version).
+func CountPostLike(ctx context.Context, db bun.IDB, postID int64, delta int) error {
+	_, err := db.NewUpdate().Model((*Post)(nil)).Set("like_count = like_count + ?", delta).
+		Where("id = ?", postID).Exec(ctx)
+	return counted(err, "post", postID)
+}
+
+// CountTopicLike adds delta to a topic's like count. Its trigger locks the
+// category's row, the hottest there is, so it comes last in a transaction.
+func CountTopicLike(ctx context.Context, db bun.IDB, topicID int64, delta int) error {
 	_, err := db.NewUpdate().Model((*Topic)(nil)).Set("like_count = like_count + ?", delta).
 		Where("id = ?", topicID).Exec(ctx)
 	return counted(err, "topic", topicID)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
 	u.Level = max(u.Level, 1)
 	taken, err := db.NewSelect().Model((*User)(nil)).
 		Column("username", "email").
-		Where("lower(username) = lower(?) OR lower(email) = lower(?)", u.Username, u.Email).
+		Where("lower(username) = lower(?) OR (? <> '' AND lower(email) = lower(?))", u.Username, u.Email, u.Email).
 		Limit(1).Exists(ctx)
 	if err != nil {
 		return notFound(err, "check user")
@@ -235,4 +236,27 @@ func LockAdmins(ctx context.Context, tx bun.Tx) (int, error) {
 	}
 	err := q.Scan(ctx, &ids)
 	return len(ids), notFound(err, "count admins")
+}
+
+// EmailFree reports whether no member other than except holds email.
+func EmailFree(ctx context.Context, db bun.IDB, email string, except int64) (bool, error) {
+	taken, err := db.NewSelect().Model((*User)(nil)).Where("lower(email) = lower(?)", email).
+		Where("id <> ?", except).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("check email: %w", err)
+	}
+	return !taken, nil
+}
+
+// UpdateExternalProfile saves what a sign-in from elsewhere refreshed: email, display name, company.
+func UpdateExternalProfile(ctx context.Context, db bun.IDB, u *User, now time.Time) error {
+	u.UpdatedAt = now
+	_, err := db.NewUpdate().Model(u).Column("email", "display_name", "company", "updated_at").WherePK().Exec(ctx)
+	if IsUniqueViolation(err) {
+		return emailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("update user %d: %w", u.ID, err)
+	}
+	return nil
 }

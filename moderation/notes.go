@@ -36,6 +36,8 @@ type Dossier struct {
 	FlagsGiven    int                `json:"flags_given"`
 	FlagsReceived int                `json:"flags_received"`
 	History       AuthorHistory      `json:"history"`
+	// Customer is what the customer's product says of the member (SSO), or nil.
+	Customer *models.Customer `json:"customer,omitempty"`
 	// NoteAuthors and Topics are the notes' authors and the recent posts'
 	// topics, by id.
 	NoteAuthors map[int64]*models.User  `json:"-"`
@@ -64,6 +66,11 @@ func (s *Service) MemberDossier(ctx context.Context, mod *models.User, userID in
 	}
 	d.FlagsGiven, d.History = int(given), hist[userID]
 	d.FlagsReceived = d.History.FlagsAgainst
+	cs, err := models.CustomersOf(ctx, s.db, []int64{userID})
+	if err != nil {
+		return nil, err
+	}
+	d.Customer = cs[userID]
 	authorIDs := make([]int64, len(d.Notes))
 	for i, n := range d.Notes {
 		authorIDs[i] = n.AuthorID

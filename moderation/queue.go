@@ -44,6 +44,7 @@ type QueueEntry struct {
 	ContextAuthors map[int64]*models.User `json:"-"`
 	Author         *models.User           `json:"author"`
 	History        AuthorHistory          `json:"author_history"`
+	Customer       *models.Customer       `json:"author_customer,omitempty"` // what the customer's product says (SSO)
 	Flags          []*FlagView            `json:"flags"`
 	Weight         int                    `json:"weight"`
 	Threshold      int                    `json:"threshold"`
@@ -177,6 +178,10 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 	if err != nil {
 		return nil, err
 	}
+	customers, err := models.CustomersOf(ctx, s.db, userIDs)
+	if err != nil {
+		return nil, err
+	}
 	entries := make([]*QueueEntry, 0, len(rows))
 	for _, r := range rows {
 		p := posts[r.PostID]
@@ -184,7 +189,7 @@ func (s *Service) fillEntries(ctx context.Context, rows []queueRow, statuses []s
 			continue
 		}
 		t := topicByID[p.TopicID]
-		e := &QueueEntry{Post: p, Topic: t, Author: users[p.UserID], History: history[p.UserID], Weight: r.Weight,
+		e := &QueueEntry{Post: p, Topic: t, Author: users[p.UserID], History: history[p.UserID], Customer: customers[p.UserID], Weight: r.Weight,
 			Severe: r.Severe == 1, Oldest: r.Oldest, ContextAuthors: map[int64]*models.User{}}
 		if t != nil {
 			e.Threshold = Threshold(catByID[t.CategoryID])

@@ -109,6 +109,10 @@ func (s *Service) Resolve(ctx context.Context, mod *models.User, postID int64, r
 			return s.alreadyResolved(ctx, tx, postID)
 		}
 		res.FlagsClosed = int(n)
+		// The members first, then the post and topic: models.LockUsers.
+		if err := models.LockUsers(ctx, tx, append(flaggers, post.UserID)...); err != nil {
+			return err
+		}
 		if err := models.CountFlagOutcome(ctx, tx, flaggers, agreed); err != nil {
 			return err
 		}

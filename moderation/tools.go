@@ -85,6 +85,10 @@ func (s *Service) postTool(ctx context.Context, mod *models.User, postID int64, 
 	}
 	now := s.now()
 	if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The author first, then the post and topic: models.LockUsers.
+		if err := models.LockUsers(ctx, tx, post.UserID); err != nil {
+			return err
+		}
 		return act(ctx, tx, post, topic, r, now)
 	}); err != nil {
 		return nil, err
