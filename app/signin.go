@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -245,7 +246,9 @@ func (s *server) ssoSignIn(c *fiber.Ctx) error {
 				Message: "return_to must be a path on this forum, like /t/123"})
 		}
 	}
-	p, err := accounts.ParseSSO(c.Query("payload"), c.Query("signature"), s.Config.SSOSecret, s.Now())
+	// Base64 has no spaces: a '+' left unescaped in the link arrives as one.
+	payload := strings.ReplaceAll(c.Query("payload"), " ", "+")
+	p, err := accounts.ParseSSO(payload, c.Query("signature"), s.Config.SSOSecret, s.Now())
 	if err != nil {
 		return s.refuse(c, accounts.ProviderSSO, err)
 	}
