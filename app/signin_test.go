@@ -337,3 +337,49 @@ func TestSettingsLinkAndUnlink(t *testing.T) {
 		}
 	})
 }
+
+// TestProvidersByConfigurationAlone: each provider's pair of variables turns
+// its button on and sends the browser to its authorize URL with our state and
+// the callback under AGORA_BASE_URL; the others stay off.
+func TestProvidersByConfigurationAlone(t *testing.T) {
+	env := map[string]string{"AGORA_BASE_URL": "https://community.example.com",
+		"AGORA_OAUTH_GITHUB_CLIENT_ID": "gh-id", "AGORA_OAUTH_GITHUB_CLIENT_SECRET": "gh-secret",
+		"AGORA_OAUTH_GOOGLE_CLIENT_ID": "g-id", "AGORA_OAUTH_GOOGLE_CLIENT_SECRET": "g-secret",
+		"AGORA_OAUTH_MICROSOFT_CLIENT_ID": "m-id", "AGORA_OAUTH_MICROSOFT_CLIENT_SECRET": "m-secret",
+		"AGORA_OAUTH_GITLAB_CLIENT_ID": "gl-id", "AGORA_OAUTH_GITLAB_CLIENT_SECRET": "gl-secret"}
+	cfg, _, err := config.Load(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, testdb.Open(t, "sqlite"), func(d *app.Deps) { d.Config = cfg })
+	_, login := getPage(t, a, "/login")
+	_, register := getPage(t, a, "/register")
+	for _, p := range []struct{ name, label, host, client string }{
+		{"github", "GitHub", "github.com", "gh-id"},
+		{"google", "Google", "accounts.google.com", "g-id"},
+		{"microsoft", "Microsoft", "login.microsoftonline.com", "m-id"},
+		{"gitlab", "GitLab", "gitlab.com", "gl-id"},
+	} {
+		tpWantContains(t, login, "Continue with "+p.label)
+		tpWantContains(t, register, "Continue with "+p.label)
+		res, _ := call(t, a, httpGet("/auth/"+p.name))
+		loc, err := url.Parse(res.Header.Get("Location"))
+		ck := cookieNamed(res, "agora_signin")
+		if res.StatusCode != http.StatusSeeOther || err != nil || loc.Host != p.host || ck == nil || !ck.Secure {
+			t.Errorf("%s: %d to %q, cookie %+v; want 303 to %s and a Secure cookie", p.name, res.StatusCode, loc, ck, p.host)
+			continue
+		}
+		q := loc.Query()
+		if q.Get("state") != ck.Value || q.Get("client_id") != p.client ||
+			q.Get("redirect_uri") != "https://community.example.com/auth/"+p.name+"/callback" {
+			t.Errorf("%s authorize query %v: want our state, client id and callback", p.name, q)
+		}
+	}
+	if strings.Contains(login, "/auth/oidc") {
+		t.Error("the unconfigured OpenID Connect provider has a button")
+	}
+	_, plain := getPage(t, newApp(t, testdb.Open(t, "sqlite")), "/login")
+	if strings.Contains(plain, "Continue with") {
+		t.Error("a forum without providers shows sign-in buttons")
+	}
+}
