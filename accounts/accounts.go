@@ -66,13 +66,8 @@ func (in *RegisterInput) Validate() error {
 	v := &models.ValidationError{}
 	in.Username = strings.TrimSpace(in.Username)
 	in.Email = strings.TrimSpace(in.Email)
-	switch {
-	case in.Username == "":
-		v.Add("username", "choose a username")
-	case !usernameRE.MatchString(in.Username):
-		v.Add("username", "3 to 20 letters, digits, '_', '.' or '-', starting and ending with a letter or digit")
-	case reservedNames[strings.ToLower(in.Username)]:
-		v.Add("username", "that username is reserved")
+	if why := usernameProblem(in.Username); why != "" {
+		v.Add("username", why)
 	}
 	if in.Email == "" {
 		v.Add("email", "enter your email address")

@@ -165,7 +165,7 @@ func (s *Service) StartSignUp(ctx context.Context, ext External, next string) (s
 func (s *Service) PendingSignUpOf(ctx context.Context, token string) (*PendingSignUp, error) {
 	st, err := models.AuthStateByHash(ctx, s.db, HashToken(token), s.Now().UTC())
 	if models.IsNotFound(err) || (err == nil && st.Purpose != models.AuthSignUp) {
-		return nil, untrusted("signup_expired", "this sign-up has expired; sign in with your account again")
+		return nil, signUpExpired()
 	}
 	if err != nil {
 		return nil, err
@@ -207,15 +207,7 @@ func (s *Service) FinishSignUp(ctx context.Context, token, username string, ageC
 		v.Add("age_confirmed", "you must be 16 or older to join")
 	}
 	var u *models.User
-	var p *PendingSignUp
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		st, err := s.takeSignUp(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		if p, err = s.pending(ctx, tx, st); err != nil {
-			return err
-		}
+	p, err := s.inSignUp(ctx, token, func(ctx context.Context, tx bun.Tx, p *PendingSignUp) error {
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -228,16 +220,13 @@ func (s *Service) FinishSignUp(ctx context.Context, token, username string, ageC
 				email = ""
 			}
 		}
-		now := s.Now().UTC()
-		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: email, Name: p.Name}, now); err != nil {
+		var err error
+		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: email, Name: p.Name}, s.Now().UTC()); err != nil {
 			return err
 		}
 		return s.link(ctx, tx, u.ID, p.External)
 	})
-	if err != nil {
-		return nil, p, err
-	}
-	return u, p, nil
+	return u, p, err
 }
 
 // LinkSignUp links the sign-up under token to the member holding its
@@ -245,15 +234,7 @@ func (s *Service) FinishSignUp(ctx context.Context, token, username string, ageC
 // Errors: *Refused, ErrBadCredentials.
 func (s *Service) LinkSignUp(ctx context.Context, token, password string) (*models.User, *PendingSignUp, error) {
 	var u *models.User
-	var p *PendingSignUp
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		st, err := s.takeSignUp(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		if p, err = s.pending(ctx, tx, st); err != nil {
-			return err
-		}
+	p, err := s.inSignUp(ctx, token, func(ctx context.Context, tx bun.Tx, p *PendingSignUp) error {
 		if p.LinkTo == nil {
 			return untrusted("link_unavailable", "no account with a password holds the email this provider confirmed")
 		}
@@ -263,20 +244,33 @@ func (s *Service) LinkSignUp(ctx context.Context, token, password string) (*mode
 		u = p.LinkTo
 		return s.link(ctx, tx, u.ID, p.External)
 	})
-	if err != nil {
-		return nil, p, err
-	}
-	return u, p, nil
+	return u, p, err
 }
 
-// takeSignUp deletes the sign-up inside tx: it is used once, and a failed
-// attempt (a taken username, a wrong password) rolls the delete back.
-func (s *Service) takeSignUp(ctx context.Context, tx bun.IDB, token string) (*models.AuthState, error) {
-	st, err := models.TakeAuthState(ctx, tx, HashToken(token), s.Now().UTC())
-	if models.IsNotFound(err) || (err == nil && st.Purpose != models.AuthSignUp) {
-		return nil, untrusted("signup_expired", "this sign-up has expired; sign in with your account again")
-	}
-	return st, err
+func signUpExpired() error {
+	return untrusted("signup_expired", "this sign-up has expired; sign in with your account again")
+}
+
+// inSignUp runs fn in a transaction with the sign-up under token, which it
+// deletes: it is used once, and a failed attempt (a taken username, a wrong
+// password) rolls the delete back. The sign-up is returned even then, so
+// the form can be shown again. Errors: *Refused and fn's.
+func (s *Service) inSignUp(ctx context.Context, token string, fn func(context.Context, bun.Tx, *PendingSignUp) error) (*PendingSignUp, error) {
+	var p *PendingSignUp
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		st, err := models.TakeAuthState(ctx, tx, HashToken(token), s.Now().UTC())
+		if models.IsNotFound(err) || (err == nil && st.Purpose != models.AuthSignUp) {
+			return signUpExpired()
+		}
+		if err != nil {
+			return err
+		}
+		if p, err = s.pending(ctx, tx, st); err != nil {
+			return err
+		}
+		return fn(ctx, tx, p)
+	})
+	return p, err
 }
 
 // externalMember is a member arriving from elsewhere, without a password.

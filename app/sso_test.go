@@ -145,7 +145,7 @@ func TestSSORefusals(t *testing.T) {
 			{"missing user_id", ssoLink(without("user_id"), ssoSecret, ""), 400, "sso_missing_user_id"},
 			{"missing nonce", ssoLink(without("nonce"), ssoSecret, ""), 400, "sso_missing_nonce"},
 			{"missing expires_at", ssoLink(without("expires_at"), ssoSecret, ""), 400, "sso_missing_expires_at"},
-			{"malformed base64", ssoLinkRaw("%%%not base64", sign("%%%not base64", ssoSecret), ""), 400, "sso_bad_base64"},
+			{"malformed base64", ssoLinkRaw("%%%not-base64!", sign("%%%not-base64!", ssoSecret), ""), 400, "sso_bad_base64"},
 			{"malformed JSON", ssoLinkRaw(base64.StdEncoding.EncodeToString([]byte("{nope")), sign(base64.StdEncoding.EncodeToString([]byte("{nope")), ssoSecret), ""), 400, "sso_bad_json"},
 			{"expired", ssoLink(map[string]any{"user_id": "u-1", "nonce": "e", "expires_at": now.Add(-time.Second).Unix()}, ssoSecret, ""), 403, "sso_expired"},
 			{"expiry too far", ssoLink(map[string]any{"user_id": "u-1", "nonce": "f", "expires_at": now.Add(11 * time.Minute).Unix()}, ssoSecret, ""), 400, "sso_expiry_too_far"},
