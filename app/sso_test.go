@@ -19,8 +19,10 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/app"
+	"agora/forum"
 	"agora/internal/testdb"
 	"agora/models"
+	"agora/moderation"
 )
 
 const ssoSecret = "test-sso-secret-0123456789abcdef-xyz"
@@ -109,7 +111,23 @@ func TestSSOSignsInAndKeepsTheIdentity(t *testing.T) {
 		if !strings.Contains(api, `"customer":{"company":{"id":"acme"`) {
 			t.Errorf("dossier API lacks the customer: %s", api)
 		}
+		// And in the flag queue, beside the flagged post.
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		_, post, err := forum.New(db, nil).CreateTopic(ctx, u, forum.TopicInput{CategoryID: cat.ID,
+			Title: "Invoices show the wrong VAT number", Body: "Since the update every invoice shows last year's VAT number."})
+		if err != nil {
+			t.Fatal(err)
+		}
 		member := mustTPUser(t, db, "someone", models.RoleMember)
+		if _, err := moderation.New(db, nil).Flag(ctx, member.User, post.ID, "spam", ""); err != nil {
+			t.Fatal(err)
+		}
+		_, queue := mod.get(t, a, "/api/v1/mod/queue")
+		if !strings.Contains(queue, `"author_customer":{"company":{"id":"acme","name":"Acme Corp"`) {
+			t.Errorf("the queue lacks the author's customer: %s", queue)
+		}
+		_, queuePage := mod.get(t, a, "/mod")
+		tpWantContains(t, queuePage, "Customer of <strong>Acme Corp</strong>")
 		_, page = member.get(t, a, "/u/Lee_Park")
 		_, pub := call(t, a, jsonReq(http.MethodGet, "/api/v1/users/Lee_Park", nil, ""))
 		if strings.Contains(page, "Acme") || strings.Contains(pub, "Acme") || strings.Contains(pub, "enterprise") {
