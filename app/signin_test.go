@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -381,5 +382,27 @@ func TestProvidersByConfigurationAlone(t *testing.T) {
 	_, plain := getPage(t, newApp(t, testdb.Open(t, "sqlite")), "/login")
 	if strings.Contains(plain, "Continue with") {
 		t.Error("a forum without providers shows sign-in buttons")
+	}
+}
+
+// TestOIDCProviderDown: an identity provider that does not answer is a 502
+// page on the way out, and the forum keeps serving everything else.
+func TestOIDCProviderDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/.well-known/openid-configuration"
+	ln.Close() // nothing listens there any more
+	a := newApp(t, testdb.Open(t, "sqlite"), func(d *app.Deps) {
+		d.Config.OIDCDiscoveryURL = dead
+		d.Config.OIDC = config.Client{ID: "id", Secret: "secret"}
+	})
+	res, body := call(t, a, httpGet("/auth/oidc"))
+	if res.StatusCode != http.StatusBadGateway || !strings.Contains(body, "did not answer") {
+		t.Fatalf("provider down: %d, want 502 with a clear page: %s", res.StatusCode, body)
+	}
+	if res, _ := call(t, a, httpGet("/login")); res.StatusCode != http.StatusOK {
+		t.Errorf("/login: %d while the provider is down", res.StatusCode)
 	}
 }
