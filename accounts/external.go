@@ -211,17 +211,8 @@ func (s *Service) FinishSignUp(ctx context.Context, token, username string, ageC
 		if err := v.Err(); err != nil {
 			return err
 		}
-		email := cleanEmail(p.Email)
-		if email != "" {
-			// An email a member holds stays theirs; the new member starts without one.
-			if free, err := models.EmailFree(ctx, tx, email, 0); err != nil {
-				return err
-			} else if !free {
-				email = ""
-			}
-		}
 		var err error
-		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: email, Name: p.Name}, s.Now().UTC()); err != nil {
+		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: p.Email, Name: p.Name}, s.Now().UTC()); err != nil {
 			return err
 		}
 		return s.link(ctx, tx, u.ID, p.External)
@@ -278,9 +269,19 @@ type externalMember struct {
 	Username, Email, Name, Company string
 }
 
-// createExternal inserts the member and their email preferences. A taken
-// username is a *models.ConflictError.
+// createExternal inserts the member and their email preferences. An email
+// another member holds stays theirs: the new member starts without one. A
+// taken username is a *models.ConflictError.
 func (s *Service) createExternal(ctx context.Context, tx bun.Tx, m externalMember, now time.Time) (*models.User, error) {
+	if m.Email = cleanEmail(m.Email); m.Email != "" {
+		free, err := models.EmailFree(ctx, tx, m.Email, 0)
+		if err != nil {
+			return nil, err
+		}
+		if !free {
+			m.Email = ""
+		}
+	}
 	u := &models.User{Username: m.Username, Email: m.Email, DisplayName: cleanName(m.Name), Company: m.Company,
 		Role: models.RoleMember, CreatedAt: now, UpdatedAt: now}
 	if err := models.CreateUser(ctx, tx, u); err != nil {
@@ -330,17 +331,8 @@ func cleanUsername(s string) string {
 
 // createSSO creates an SSO member, who cannot be asked for a username: it
 // comes from their name, their email's local part or "member", numbered
-// until one is free. An email another member holds is left out.
+// until one is free.
 func (s *Service) createSSO(ctx context.Context, tx bun.Tx, m externalMember, userID string, now time.Time) (*models.User, error) {
-	if m.Email != "" {
-		free, err := models.EmailFree(ctx, tx, m.Email, 0)
-		if err != nil {
-			return nil, err
-		}
-		if !free {
-			m.Email = ""
-		}
-	}
 	base := "member"
 	for _, c := range []string{m.Name, strings.Split(m.Email, "@")[0]} {
 		if n := cleanUsername(c); n != "" {

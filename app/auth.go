@@ -100,18 +100,24 @@ func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Drop any session the browser already had: a new id at every sign-in.
+	return u, s.startSession(c, u)
+}
+
+// startSession signs u in with a fresh session id (any the browser had is
+// dropped first, so a planted id is never carried over) and sets its cookie.
+// Every way of signing in goes through it.
+func (s *server) startSession(c *fiber.Ctx, u *models.User) error {
 	if old := c.Cookies(sessionCookie); old != "" {
 		if err := s.Accounts.EndSession(c.UserContext(), old); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	token, _, err := s.Accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.setSessionCookie(c, token)
-	return u, nil
+	return nil
 }
 
 // signOut ends whatever authenticated the request.
@@ -151,11 +157,9 @@ func (s *server) registerSubmit(c *fiber.Ctx) error {
 		}
 		return s.renderForm(c, "register", "Create your account", f, err)
 	}
-	token, _, err := s.Accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
-	if err != nil {
+	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	s.setSessionCookie(c, token)
 	return c.Redirect("/", http.StatusSeeOther)
 }
 

@@ -33,22 +33,6 @@ const (
 	signupCookie = "agora_signup"
 )
 
-// startSession signs u in with a fresh session id (any the browser had is
-// dropped first) and sets its cookie.
-func (s *server) startSession(c *fiber.Ctx, u *models.User) error {
-	if old := c.Cookies(sessionCookie); old != "" {
-		if err := s.Accounts.EndSession(c.UserContext(), old); err != nil {
-			return err
-		}
-	}
-	token, _, err := s.Accounts.StartSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
-	if err != nil {
-		return err
-	}
-	s.setSessionCookie(c, token)
-	return nil
-}
-
 func (s *server) setAuthCookie(c *fiber.Ctx, name, token string, ttl time.Duration) {
 	ck := s.cookie(name, token, ttl)
 	ck.Path = "/auth"

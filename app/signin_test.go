@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -71,17 +72,14 @@ func getWith(path string, cookies ...*http.Cookie) *http.Request {
 	return withCookies(httpGet(path), cookies...)
 }
 
-func httpGet(path string) *http.Request {
-	req, _ := http.NewRequest(http.MethodGet, path, nil)
-	return req
-}
+func httpGet(path string) *http.Request { return httptest.NewRequest(http.MethodGet, path, nil) }
 
 // signUpThroughOIDC runs a first sign-in to the sign-up form and submits
 // username; it returns the final response.
 func signUpThroughOIDC(t *testing.T, a *fiber.App, next, username string) (*http.Response, string, *http.Cookie) {
 	t.Helper()
 	cb, ck := oidcFlight(t, a, httpGet("/auth/oidc?next="+url.QueryEscape(next)))
-	res, body := call(t, a, getWith(cb, ck))
+	res, body := getPage(t, a, cb, ck)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/auth/signup" {
 		t.Fatalf("first callback: %d to %q, want 303 to /auth/signup: %s", res.StatusCode, res.Header.Get("Location"), body)
 	}
@@ -89,7 +87,7 @@ func signUpThroughOIDC(t *testing.T, a *fiber.App, next, username string) (*http
 	if signup == nil || !signup.HttpOnly {
 		t.Fatalf("sign-up cookie = %+v", signup)
 	}
-	res, body = call(t, a, getWith("/auth/signup", signup))
+	res, body = getPage(t, a, "/auth/signup", signup)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /auth/signup: %d: %s", res.StatusCode, body)
 	}
@@ -101,7 +99,7 @@ func signUpThroughOIDC(t *testing.T, a *fiber.App, next, username string) (*http
 
 func meOf(t *testing.T, a *fiber.App, session *http.Cookie) string {
 	t.Helper()
-	res, body := call(t, a, getWith("/api/v1/me", session))
+	res, body := getPage(t, a, "/api/v1/me", session)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/me: %d: %s", res.StatusCode, body)
 	}
@@ -129,7 +127,7 @@ func TestOIDCSignUpThenSignIn(t *testing.T) {
 
 		// Later: straight in, with a new session id.
 		cb, ck := oidcFlight(t, a, httpGet("/auth/oidc?next=/badges"))
-		res, body = call(t, a, getWith(cb, ck))
+		res, body = getPage(t, a, cb, ck)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/badges" {
 			t.Fatalf("second sign-in: %d to %q: %s", res.StatusCode, res.Header.Get("Location"), body)
 		}
@@ -181,18 +179,23 @@ func TestOIDCRefusals(t *testing.T) {
 			cb, _ := oidcFlight(t, a, httpGet("/auth/oidc"))
 			refused(t, getWith(cb), http.StatusBadRequest, "oauth_no_cookie")
 		})
+		// spend brings a callback back once, failing verification on purpose:
+		// the flight ends and the provider's code is used, nobody signed in.
+		spend := func(cb string, ck *http.Cookie) {
+			idp.SignWithUnknownKey(true)
+			defer idp.SignWithUnknownKey(false)
+			getPage(t, a, cb, ck)
+		}
 		t.Run("used twice", func(t *testing.T) {
 			cb, ck := oidcFlight(t, a, httpGet("/auth/oidc"))
-			idp.SignWithUnknownKey(true) // the first use fails verification and ends the flight anyway
-			call(t, a, getWith(cb, ck))
-			idp.SignWithUnknownKey(false)
+			spend(cb, ck)
 			refused(t, getWith(cb, ck), http.StatusForbidden, "oauth_state_unknown")
 		})
 		t.Run("denied consent", func(t *testing.T) {
 			idp.Deny(true)
 			defer idp.Deny(false)
 			cb, ck := oidcFlight(t, a, httpGet("/auth/oidc"))
-			res, body := call(t, a, getWith(cb, ck))
+			res, body := getPage(t, a, cb, ck)
 			if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "did not allow") {
 				t.Fatalf("denied: %d %s", res.StatusCode, body)
 			}
@@ -204,9 +207,7 @@ func TestOIDCRefusals(t *testing.T) {
 		})
 		t.Run("reused code", func(t *testing.T) {
 			cb, ck := oidcFlight(t, a, httpGet("/auth/oidc"))
-			idp.SignWithUnknownKey(true) // spends the code without signing anyone in
-			call(t, a, getWith(cb, ck))
-			idp.SignWithUnknownKey(false)
+			spend(cb, ck)
 			// A fresh flight in this browser, brought back with the spent code.
 			cb2, ck2 := oidcFlight(t, a, httpGet("/auth/oidc"))
 			u, _ := url.Parse(cb)
@@ -219,7 +220,7 @@ func TestOIDCRefusals(t *testing.T) {
 			idp.SignWithUnknownKey(true)
 			defer idp.SignWithUnknownKey(false)
 			cb, ck := oidcFlight(t, a, httpGet("/auth/oidc"))
-			res, body := call(t, a, getWith(cb, ck))
+			res, body := getPage(t, a, cb, ck)
 			if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "could not be verified") {
 				t.Fatalf("bad signature: %d %s", res.StatusCode, body)
 			}
@@ -250,7 +251,7 @@ func TestOIDCTakenUsernameAndLinkByPassword(t *testing.T) {
 			t.Fatalf("users = %d after a taken username, want 1", n)
 		}
 		// The sign-up is still there: another name works.
-		res, body = call(t, a, getWith("/auth/signup", signup))
+		res, body = getPage(t, a, "/auth/signup", signup)
 		csrf := cookieNamed(res, "agora_csrf")
 		res, body = call(t, a, formReq("/auth/signup", map[string]string{"_csrf": csrfFromPage(t, body), "username": "ana2",
 			"age_confirmed": "on"}, signup, csrf))
@@ -263,12 +264,12 @@ func TestOIDCTakenUsernameAndLinkByPassword(t *testing.T) {
 		mustAPIRegister(t, a, "bea", "bea@example.com")
 		idp.SetUser(oidctest.User{Subject: "2002", Email: "bea@example.com", EmailVerified: true, Name: "Bea", PreferredUsername: "bea"})
 		cb, ck := oidcFlight(t, a, httpGet("/auth/oidc"))
-		res, body = call(t, a, getWith(cb, ck))
+		res, body = getPage(t, a, cb, ck)
 		if res.Header.Get("Location") != "/auth/signup" || cookieNamed(res, "agora_session") != nil {
 			t.Fatalf("a matching email signed in directly: %d %q", res.StatusCode, res.Header.Get("Location"))
 		}
 		signup = cookieNamed(res, "agora_signup")
-		res, body = call(t, a, getWith("/auth/signup", signup))
+		res, body = getPage(t, a, "/auth/signup", signup)
 		tpWantContains(t, body, "Already a member?", "<strong>bea</strong>", `action="/auth/signup/link"`)
 		csrf = cookieNamed(res, "agora_csrf")
 		tok := csrfFromPage(t, body)
@@ -287,8 +288,8 @@ func TestOIDCTakenUsernameAndLinkByPassword(t *testing.T) {
 		// An unverified email offers nothing.
 		idp.SetUser(oidctest.User{Subject: "3003", Email: "bea@example.com", EmailVerified: false, PreferredUsername: "b"})
 		cb, ck = oidcFlight(t, a, httpGet("/auth/oidc"))
-		res, _ = call(t, a, getWith(cb, ck))
-		_, body = call(t, a, getWith("/auth/signup", cookieNamed(res, "agora_signup")))
+		res, _ = getPage(t, a, cb, ck)
+		_, body = getPage(t, a, "/auth/signup", cookieNamed(res, "agora_signup"))
 		if strings.Contains(body, "Already a member?") {
 			t.Error("an unverified email offered to link an existing member")
 		}
@@ -300,20 +301,31 @@ func TestSettingsLinkAndUnlink(t *testing.T) {
 		a, idp, _ := oidcApp(t, db)
 		mustAPIRegister(t, a, "carla", "carla@example.com")
 		session, _ := mustAPILogin(t, a, "carla")
-		res, body := call(t, a, getWith("/settings", session))
+		res, body := getPage(t, a, "/settings", session)
 		tpWantContains(t, body, "Ways to sign in", "Link Acme ID")
 		tok := csrfFromPage(t, body)
 
 		idp.SetUser(oidctest.User{Subject: "4004", Email: "carla@corp.example", PreferredUsername: "carla"})
 		cb, ck := oidcFlight(t, a, formReq("/settings/identities/oidc", map[string]string{"_csrf": tok}, session))
-		res, body = call(t, a, getWith(cb, ck, session))
+		res, body = getPage(t, a, cb, ck, session)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/settings?linked=oidc" {
 			t.Fatalf("link: %d %q %s", res.StatusCode, res.Header.Get("Location"), body)
 		}
-		_, body = call(t, a, getWith("/settings?linked=oidc", session))
+		_, body = getPage(t, a, "/settings?linked=oidc", session)
 		tpWantContains(t, body, "Acme ID is linked", "carla@corp.example", "Unlink")
 
-		// Linking to another signed-in member than the one who started is refused.
+		// A link started by carla that comes back in another member's session is refused.
+		mustAPIRegister(t, a, "erik", "erik@example.com")
+		erik, _ := mustAPILogin(t, a, "erik")
+		idp.SetUser(oidctest.User{Subject: "6006", PreferredUsername: "x6006"})
+		cb, ck = oidcFlight(t, a, formReq("/settings/identities/oidc", map[string]string{"_csrf": tok}, session))
+		res, body = getPage(t, a, cb, ck, erik)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in as the member who started linking") ||
+			rowCount(t, db, "identities") != 1 {
+			t.Fatalf("link in another session: %d, identities %d: %s", res.StatusCode, rowCount(t, db, "identities"), body)
+		}
+
+		// Carla unlinks it again; she still has her password.
 		var id models.Identity
 		if err := db.NewSelect().Model(&id).Scan(context.Background()); err != nil {
 			t.Fatal(err)
@@ -327,7 +339,7 @@ func TestSettingsLinkAndUnlink(t *testing.T) {
 		idp.SetUser(oidctest.User{Subject: "5005", PreferredUsername: "dana"})
 		res, _, _ = signUpThroughOIDC(t, a, "/", "dana")
 		dana := cookieNamed(res, "agora_session")
-		res, body = call(t, a, getWith("/settings", dana))
+		res, body = getPage(t, a, "/settings", dana)
 		tpWantContains(t, body, "your only way to sign in")
 		if err := db.NewSelect().Model(&id).Where("provider_user_id = '5005'").Scan(context.Background()); err != nil {
 			t.Fatal(err)

@@ -42,14 +42,14 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 			solved = &answer.ID
 		}
 		// The members concerned first, then the topic: models.LockUsers.
-		old, err := solutionAuthor(ctx, tx, topicID)
+		locked, err := solutionAuthor(ctx, tx, topicID)
 		if err != nil {
 			return err
 		}
 		if answer != nil {
-			old = append(old, answer.UserID)
+			locked = append(locked, answer.UserID)
 		}
-		if err := models.LockUsers(ctx, tx, old...); err != nil {
+		if err := models.LockUsers(ctx, tx, locked...); err != nil {
 			return err
 		}
 		// Touching the topic locks its row, so the old answer read again next
@@ -58,7 +58,8 @@ func (s *Service) SetSolution(ctx context.Context, u *models.User, topicID, post
 			Where("id = ?", topicID).Exec(ctx); err != nil {
 			return fmt.Errorf("set solution: %w", err)
 		}
-		if old, err = solutionAuthor(ctx, tx, topicID); err != nil {
+		old, err := solutionAuthor(ctx, tx, topicID)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model((*models.Topic)(nil)).Set("solved_post_id = ?", solved).
