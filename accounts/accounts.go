@@ -31,6 +31,9 @@ const touchEvery = time.Hour
 type Service struct {
 	db  *bun.DB
 	Now func() time.Time
+	// Joined runs in the transaction that creates any member (registration,
+	// another account, SSO): it queues the verification of their address.
+	Joined func(ctx context.Context, tx bun.Tx, u *models.User) error
 
 	dummyHash string // compared against when the account is unknown, so timing tells nothing
 }
@@ -75,14 +78,8 @@ func (in *RegisterInput) Validate() error {
 		!strings.Contains(in.Email[strings.LastIndexByte(in.Email, '@'):], ".") {
 		v.Add("email", "enter a valid email address, like name@example.com")
 	}
-	n := utf8.RuneCountInString(in.Password)
-	switch {
-	case n < 10:
-		v.Add("password", "use at least 10 characters")
-	case n > 256:
-		v.Add("password", "use at most 256 characters")
-	case strings.EqualFold(in.Password, in.Username):
-		v.Add("password", "the password must not be your username")
+	if why := passwordProblem(in.Password, in.Username); why != "" {
+		v.Add("password", why)
 	}
 	if !in.AgeConfirmed {
 		v.Add("age_confirmed", "you must be 16 or older to join")
@@ -119,7 +116,7 @@ func (s *Service) RegisterWith(ctx context.Context, in RegisterInput, also func(
 		if err := models.CreateUser(ctx, tx, u); err != nil {
 			return err
 		}
-		if err := models.CreateEmailPreferences(ctx, tx, u.ID, NewToken(), now); err != nil {
+		if err := s.joined(ctx, tx, u, now); err != nil {
 			return err
 		}
 		if also != nil {
@@ -131,6 +128,17 @@ func (s *Service) RegisterWith(ctx context.Context, in RegisterInput, also func(
 		return nil, err
 	}
 	return u, nil
+}
+
+// joined stores a new member's email preferences (every kind off) and runs Joined.
+func (s *Service) joined(ctx context.Context, tx bun.Tx, u *models.User, now time.Time) error {
+	if err := models.CreateEmailPreferences(ctx, tx, u.ID, NewToken(), now); err != nil {
+		return err
+	}
+	if s.Joined == nil {
+		return nil
+	}
+	return s.Joined(ctx, tx, u)
 }
 
 // Authenticate returns the account for login (username or email) and
@@ -238,6 +246,39 @@ func (s *Service) Profile(ctx context.Context, username string) (*models.User, e
 		return nil, fmt.Errorf("user %q erased: %w", username, models.ErrNotFound)
 	}
 	return u, nil
+}
+
+// passwordProblem says what is wrong with a new password for username, or "".
+func passwordProblem(password, username string) string {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < 10:
+		return "use at least 10 characters"
+	case n > 256:
+		return "use at most 256 characters"
+	case strings.EqualFold(password, username):
+		return "the password must not be your username"
+	}
+	return ""
+}
+
+// ResetPassword sets u's password (from a reset link) and ends every
+// session of theirs, so whoever knew the old one is signed out.
+// Errors: *models.ValidationError.
+func (s *Service) ResetPassword(ctx context.Context, u *models.User, password string) error {
+	if why := passwordProblem(password, u.Username); why != "" {
+		return &models.ValidationError{Fields: map[string]string{"password": why}}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, s.Now().UTC()); err != nil {
+			return err
+		}
+		return models.DeleteUserSessions(ctx, tx, u.ID)
+	})
 }
 
 // PurgeExpired deletes the sessions, sign-ins in flight and SSO nonces that

@@ -212,7 +212,7 @@ func (s *Service) FinishSignUp(ctx context.Context, token, username string, ageC
 			return err
 		}
 		var err error
-		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: p.Email, Name: p.Name}, s.Now().UTC()); err != nil {
+		if u, err = s.createExternal(ctx, tx, externalMember{Username: username, Email: p.Email, Name: p.Name, Verified: p.EmailVerified}, s.Now().UTC()); err != nil {
 			return err
 		}
 		return s.link(ctx, tx, u.ID, p.External)
@@ -267,6 +267,8 @@ func (s *Service) inSignUp(ctx context.Context, token string, fn func(context.Co
 // externalMember is a member arriving from elsewhere, without a password.
 type externalMember struct {
 	Username, Email, Name, Company string
+	// Verified: the provider vouches for Email, so it needs no verification link.
+	Verified bool
 }
 
 // createExternal inserts the member and their email preferences. An email
@@ -284,10 +286,13 @@ func (s *Service) createExternal(ctx context.Context, tx bun.Tx, m externalMembe
 	}
 	u := &models.User{Username: m.Username, Email: m.Email, DisplayName: cleanName(m.Name), Company: m.Company,
 		Role: models.RoleMember, CreatedAt: now, UpdatedAt: now}
+	if m.Verified && m.Email != "" {
+		u.EmailVerifiedAt = &now
+	}
 	if err := models.CreateUser(ctx, tx, u); err != nil {
 		return nil, err
 	}
-	if err := models.CreateEmailPreferences(ctx, tx, u.ID, NewToken(), now); err != nil {
+	if err := s.joined(ctx, tx, u, now); err != nil {
 		return nil, err
 	}
 	return u, nil

@@ -164,7 +164,7 @@ func (s *Service) SSOSignIn(ctx context.Context, p *SSOPayload) (*models.User, e
 		case !models.IsNotFound(err):
 			return err
 		}
-		u, err = s.createSSO(ctx, tx, externalMember{Email: email, Name: p.Name, Company: prof.CompanyName()}, p.UserID, now)
+		u, err = s.createSSO(ctx, tx, externalMember{Email: email, Name: p.Name, Company: prof.CompanyName(), Verified: true}, p.UserID, now)
 		if err != nil {
 			return err
 		}
@@ -179,18 +179,25 @@ func (s *Service) SSOSignIn(ctx context.Context, p *SSOPayload) (*models.User, e
 
 // refreshFromSSO keeps the member's email, name and company what the product says now.
 func (s *Service) refreshFromSSO(ctx context.Context, tx bun.Tx, u *models.User, email, name, company string) error {
+	changed := false
 	if email != "" && !strings.EqualFold(email, u.Email) {
 		free, err := models.EmailFree(ctx, tx, email, u.ID)
 		if err != nil {
 			return err
 		}
 		if free {
-			u.Email = email
+			u.Email, changed = email, true
 		}
 	}
 	if n := cleanName(name); n != "" {
 		u.DisplayName = n
 	}
 	u.Company = company
-	return models.UpdateExternalProfile(ctx, tx, u, s.Now().UTC())
+	now := s.Now().UTC()
+	if err := models.UpdateExternalProfile(ctx, tx, u, now); err != nil || !changed {
+		return err
+	}
+	// The product vouches for the new address: verified, and its bounce (if any) was the old one's.
+	_, err := models.VerifyEmail(ctx, tx, u.ID, u.Email, now)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"regexp"
 	"strconv"
 	"sync"
@@ -143,7 +144,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 	switch {
 	case c.Locals(localShared) != nil: // nothing of the member but the role (members are never staff)
 		p.User = &models.User{Username: s.markers.username, Role: u.Role}
-		p.Initial, p.CSRF = s.markers.initial, s.markers.csrf
+		p.Initial, p.CSRF, p.Bell = s.markers.initial, s.markers.csrf, template.HTML(s.markers.bell)
 		return nil
 	case u == nil && guestFormless:
 		return nil
@@ -154,6 +155,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 		return nil
 	}
 	p.User, p.Initial, p.Staff, p.Admin = u, initial(u.Username), u.IsStaff(), u.IsAdmin()
+	p.Bell = template.HTML(s.bellBadge(c))
 	var se *models.SuspendedError
 	if errors.As(u.Suspension(s.Now()), &se) {
 		p.Suspension = se
@@ -176,6 +178,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 //	csrf      page.CSRF: the csrf-token meta tag and every form's _csrf
 //	username  page.User.Username: the header's user chip and /u/{name}
 //	initial   page.Initial: the header's avatar letter
+//	bell      page.Bell: the unread count on the header's bell (bellBadge)
 //
 // Each is a random prefix, unknown outside this process, and one letter
 // naming what it stands for. Everything else frame sets for a shared page is
@@ -186,20 +189,39 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 // writes it) or goes in frame's own-page branch, which keeps every page that
 // shows it out of the cache.
 type markers struct {
-	prefix                  []byte
-	csrf, username, initial string
+	prefix                        []byte
+	csrf, username, initial, bell string
 }
 
 func newMarkers() markers {
 	b := make([]byte, 12)
 	rand.Read(b)
 	p := "m" + hex.EncodeToString(b)
-	return markers{prefix: []byte(p), csrf: p + "C", username: p + "U", initial: p + "I"}
+	return markers{prefix: []byte(p), csrf: p + "C", username: p + "U", initial: p + "I", bell: p + "N"}
+}
+
+// bellBadge is the unread count the header's bell shows for the viewer:
+// nothing at none, "99+" past 99. It is made of digits and fixed markup,
+// so it needs no escaping where the header writes it. One indexed count,
+// at most 100 entries read.
+func (s *server) bellBadge(c *fiber.Ctx) string {
+	n, err := s.Notify.Unread(c.UserContext(), currentUser(c))
+	if err != nil {
+		s.Log.Error("count unread notifications", "err", err)
+		return ""
+	}
+	switch {
+	case n == 0:
+		return ""
+	case n > 99:
+		return `<span class="count-badge bell-count">99+<span class="sr-only"> unread</span></span>`
+	}
+	return `<span class="count-badge bell-count">` + strconv.Itoa(n) + `<span class="sr-only"> unread</span></span>`
 }
 
 // fillMember appends page to dst with each marker replaced by token,
-// username and initial.
-func (m *markers) fillMember(dst, page []byte, token, username, initial string) []byte {
+// username, initial and bell.
+func (m *markers) fillMember(dst, page []byte, token, username, initial, bell string) []byte {
 	for {
 		i := bytes.Index(page, m.prefix)
 		if i < 0 || i+len(m.prefix) >= len(page) {
@@ -213,6 +235,8 @@ func (m *markers) fillMember(dst, page []byte, token, username, initial string) 
 			dst = append(dst, username...)
 		case 'I':
 			dst = append(dst, initial...)
+		case 'N':
+			dst = append(dst, bell...)
 		default: // cannot happen: only markers start with the prefix
 			dst = append(dst, m.prefix...)
 			page = page[i+len(m.prefix):]
@@ -317,7 +341,7 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 	}
 	*scratch = page
 	res.Header.SetContentType(contentType)
-	res.SwapBody(s.markers.fillMember(res.SwapBody(nil)[:0], page, token, u.Username, initial))
+	res.SwapBody(s.markers.fillMember(res.SwapBody(nil)[:0], page, token, u.Username, initial, s.bellBadge(c)))
 	return nil
 }
 

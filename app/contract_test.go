@@ -209,9 +209,32 @@ func contractCalls() map[string]contractCall {
 		},
 		"GET /api/v1/notifications":       as("author", "/api/v1/notifications", nil),
 		"POST /api/v1/notifications/read": as("author", "/api/v1/notifications/read", map[string]any{}),
-		"GET /api/v1/categories":          as("anonymous", "/api/v1/categories", nil),
-		"GET /api/v1/topics":              as("anonymous", "/api/v1/topics", nil),
-		"GET /api/v1/topics/similar":      as("anonymous", "/api/v1/topics/similar?title=audit+log", nil),
+		"POST /api/v1/notifications/{id}/read": func(t *testing.T, w *contractWorld) (string, any, string) {
+			var id int64
+			if err := w.db.NewRaw("SELECT max(id) FROM notifications WHERE user_id = ?", w.user["author"].ID).
+				Scan(context.Background(), &id); err != nil || id == 0 {
+				t.Fatalf("the author's notification: %v", err)
+			}
+			return f("/api/v1/notifications/%d/read", id), map[string]any{}, "author"
+		},
+		"GET /api/v1/topics/{id}/watch": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/topics/%d/watch", w.topic.ID), nil, "member"
+		},
+		"PUT /api/v1/topics/{id}/watch": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/topics/%d/watch", w.topic.ID), map[string]any{"level": "watching"}, "member"
+		},
+		"GET /api/v1/categories/{id}/watch": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/categories/%d/watch", w.cat.ID), nil, "member"
+		},
+		"PUT /api/v1/categories/{id}/watch": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/categories/%d/watch", w.cat.ID), map[string]any{"level": "muted"}, "member"
+		},
+		"GET /api/v1/me/email":         as("member", "/api/v1/me/email", nil),
+		"PUT /api/v1/me/email":         as("member", "/api/v1/me/email", map[string]any{"replies": true, "digest": "weekly"}),
+		"POST /api/v1/me/email/verify": as("member", "/api/v1/me/email/verify", map[string]any{}),
+		"GET /api/v1/categories":       as("anonymous", "/api/v1/categories", nil),
+		"GET /api/v1/topics":           as("anonymous", "/api/v1/topics", nil),
+		"GET /api/v1/topics/similar":   as("anonymous", "/api/v1/topics/similar?title=audit+log", nil),
 		"POST /api/v1/topics": func(t *testing.T, w *contractWorld) (string, any, string) {
 			return "/api/v1/topics", map[string]any{"category_id": w.cat.ID, "title": "How do I export invoices?", "body": "As PDF."}, "member"
 		},
@@ -470,6 +493,11 @@ func TestContractPages(t *testing.T) {
 		"/assets/{file}":    {path: "", role: ""},
 		"/settings":         {path: "/settings", role: "member"},
 		"/auth/signup":      {path: "/auth/signup", role: "anonymous", status: http.StatusForbidden}, // without a sign-up in progress; signin_test.go walks one
+		"/password/forgot":  {path: "/password/forgot", role: "anonymous"},
+		// Mail links without a valid token: the 400 page; mail_test.go follows real ones.
+		"/email/verify":              {path: "/email/verify?token=x", role: "anonymous", status: http.StatusBadRequest},
+		"/email/unsubscribe/{token}": {path: "/email/unsubscribe/x.y", role: "anonymous", status: http.StatusBadRequest},
+		"/password/reset":            {path: "/password/reset?token=x", role: "anonymous", status: http.StatusBadRequest},
 	}
 	for _, r := range rows {
 		if r.method != http.MethodGet || r.status != http.StatusOK || strings.HasPrefix(r.path, "/api/") || r.path == "/healthz" || r.path == "/readyz" {

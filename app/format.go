@@ -89,7 +89,7 @@ func sentence(msg string) string {
 	return strings.ToUpper(msg[:1]) + strings.TrimSuffix(msg[1:], ".") + "."
 }
 
-func topicURL(t *models.Topic) string { return "/t/" + strconv.FormatInt(t.ID, 10) + "/" + t.Slug }
+func topicURL(t *models.Topic) string { return forum.TopicPath(t) }
 
 // topicPageURL is page n of a topic (page 1 without a query).
 func topicPageURL(t *models.Topic, n int) string {

@@ -22,6 +22,7 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/internal/browser"
+	"agora/mailer"
 	"agora/moderation"
 	"agora/search"
 	"agora/services"
@@ -52,7 +53,12 @@ func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
 	for _, f := range change {
 		f(&d)
 	}
-	set, err := services.New(context.Background(), db, d.Now, nil)
+	sender, err := mailer.NewSender(d.Config.SMTPURL, d.Log)
+	if err != nil {
+		t.Fatalf("mail sender: %v", err)
+	}
+	set, err := services.New(context.Background(), db, d.Now, nil, mailer.Config{BaseURL: d.Config.BaseURL,
+		From: d.Config.MailFrom, PostalAddress: d.Config.MailPostalAddress, Sender: sender, Log: d.Log})
 	if err != nil {
 		t.Fatalf("services.New: %v", err)
 	}

@@ -234,6 +234,12 @@ func (s *server) checkCSRF(c *fiber.Ctx) error {
 	if c.Locals(localBearer) != nil {
 		return c.Next()
 	}
+	if strings.HasPrefix(c.Path(), unsubscribePath) {
+		// The signed token in the URL is the credential, and mail providers
+		// POST to it cross-site by design (RFC 8058 one-click); it can only
+		// ever turn mail off.
+		return c.Next()
+	}
 	sess := currentSession(c)
 	if sess == nil && isAPI(c) {
 		return c.Next() // no ambient credential; sign-in takes only JSON, which needs a preflight cross-site

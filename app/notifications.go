@@ -2,10 +2,13 @@ package app
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
+	"agora/forum"
+	"agora/models"
 	"agora/notify"
 )
 
@@ -36,7 +39,7 @@ func (s *server) apiNotificationsRead(c *fiber.Ctx) error {
 
 type notificationRow struct {
 	*notify.Item
-	URL string
+	URL string // opens it (and marks it read): /notifications/{id}
 }
 
 type notificationsPage struct {
@@ -58,11 +61,7 @@ func (s *server) notificationsHTML(c *fiber.Ctx) error {
 	d := &notificationsPage{Unread: p.Unread, pager: newPager(page, pages(p.Total, notificationsPerPage),
 		func(n int) string { return "/notifications?page=" + strconv.Itoa(n) })}
 	for _, it := range p.Items {
-		r := notificationRow{Item: it}
-		if it.Topic != nil {
-			r.URL = topicURL(it.Topic)
-		}
-		d.Items = append(d.Items, r)
+		d.Items = append(d.Items, notificationRow{Item: it, URL: "/notifications/" + strconv.FormatInt(it.ID, 10)})
 	}
 	return s.render(c, "notifications", "Notifications", d)
 }
@@ -73,4 +72,44 @@ func (s *server) notificationsReadHTML(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/notifications", http.StatusSeeOther)
+}
+
+// notificationTarget is where a notification leads: its post, its topic,
+// or the list when what it was about is gone.
+func notificationTarget(it *notify.Item, viewer *models.User) string {
+	switch {
+	case it.Topic != nil && it.PostNumber > 0:
+		return forum.PostPath(it.Topic, it.PostNumber)
+	case it.Topic != nil:
+		return topicURL(it.Topic)
+	case it.Kind == models.NotifyBadge || it.Kind == models.NotifyLevel:
+		return "/u/" + url.PathEscape(viewer.Username)
+	}
+	return "/notifications"
+}
+
+// notificationOpen: GET /notifications/{id} — marks it read and follows its link.
+func (s *server) notificationOpen(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	it, err := s.Notify.Open(c.UserContext(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(notificationTarget(it, currentUser(c)), http.StatusSeeOther)
+}
+
+// apiNotificationRead: POST /api/v1/notifications/{id}/read → the notification, read.
+func (s *server) apiNotificationRead(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	it, err := s.Notify.Open(c.UserContext(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"notification": it.Notification, "url": notificationTarget(it, currentUser(c))})
 }

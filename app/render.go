@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"html/template"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -10,6 +11,7 @@ import (
 
 // pageTemplates must exist at start, so a missing file fails fast.
 var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search", "notifications",
+	"forgot_password", "reset_password", "email_done", "unsubscribe",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
 	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended",
 	"badges", "badge", "admin_levels", "admin_badges", "signup", "settings"}
@@ -35,6 +37,8 @@ type page struct {
 	Suspension *models.SuspendedError
 	// ModOpen is the number of open queue entries, for staff only (header badge).
 	ModOpen int
+	// Bell is the unread count on the header's bell (bellBadge), or its marker.
+	Bell template.HTML
 }
 
 // assetLinks are the content-hashed URLs the header links to.

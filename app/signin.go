@@ -13,7 +13,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"agora/accounts"
+	"agora/mailer"
 	"agora/models"
+	"agora/notify"
 	"agora/oauth"
 )
 
@@ -253,6 +255,11 @@ type settingsData struct {
 	HasPassword bool
 	Linked      string // the provider just linked, for the notice
 	Error       string
+	Saved       string // what was just saved (email, verify, reset), for the notice
+	Email       *mailer.Preferences
+	Staff       bool
+	Watches     []*notify.Watched
+	Digests     []string
 }
 
 type identityRow struct {
@@ -272,7 +279,10 @@ func (s *server) renderSettings(c *fiber.Ctx, msg string) error {
 	if err != nil {
 		return err
 	}
-	d.Linked, d.Error = s.oauth.Label(c.Query("linked")), msg
+	d.Linked, d.Error, d.Saved = s.oauth.Label(c.Query("linked")), msg, c.Query("saved")
+	if c.Query("reset") != "" {
+		d.Saved = "reset"
+	}
 	return s.render(c, "settings", "Settings", d)
 }
 
@@ -281,7 +291,14 @@ func (s *server) settingsOf(ctx context.Context, u *models.User) (*settingsData,
 	if err != nil {
 		return nil, err
 	}
-	d := &settingsData{HasPassword: u.PasswordHash != ""}
+	d := &settingsData{HasPassword: u.PasswordHash != "", Staff: u.IsStaff(),
+		Digests: []string{models.DigestNever, models.DigestDaily, models.DigestWeekly}}
+	if d.Email, err = s.Mail.PreferencesOf(ctx, u); err != nil {
+		return nil, err
+	}
+	if d.Watches, err = s.Notify.Watches(ctx, u); err != nil {
+		return nil, err
+	}
 	linked := map[string]bool{}
 	for _, id := range ids {
 		label := s.oauth.Label(id.Provider)

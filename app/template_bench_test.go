@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"agora/internal/testdb"
+	"agora/mailer"
 	"agora/models"
 	"agora/seed"
 	"agora/services"
@@ -31,7 +32,7 @@ func BenchmarkTopicTemplate(b *testing.B) {
 	if err := db.NewSelect().Model(&topic).Where("reply_count >= 19").Limit(1).Scan(ctx); err != nil {
 		b.Fatalf("no topic with 20 posts: %v", err)
 	}
-	set, err := services.New(ctx, db, nil, nil)
+	set, err := services.New(ctx, db, nil, nil, mailer.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

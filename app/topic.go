@@ -211,6 +211,7 @@ type topicPageData struct {
 	PageLinks []pagerLink
 	CanSolve  bool
 	Reply     replyBox
+	Watch     *watchControl // nil for guests
 }
 
 // replyState is what policy.Reply answers, for the reply form.
@@ -244,6 +245,9 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 		Replies: plural(t.ReplyCount, "reply", "replies"), Views: plural(t.ViewCount, "view", "views"),
 		Likes: plural(t.LikeCount, "like", "likes"), Asked: at(now, t.CreatedAt), LastReply: at(now, t.LastPostedAt)}
 	d.LoginURL = loginURL(d.PageURL)
+	if d.Watch, err = s.watchControlFor(c, t.ID, false, d.PageURL); err != nil {
+		return nil, err
+	}
 	d.CanSolve = policy.Solve(viewer, t, now) == nil
 	if v.Pages > 1 {
 		for i := 1; i <= v.Pages; i++ {

@@ -105,7 +105,18 @@ func (s *server) listPage(c *fiber.Ctx, cat *models.Category, base string) error
 		return err
 	}
 	o.PerPage = listPerPage
-	return s.cached(c, s.pageAudience(c), s.listsVersion, func() error {
+	a := s.pageAudience(c)
+	if a == members && cat != nil {
+		// A member with a watch level of this category sees it: their page is theirs alone.
+		level, err := s.Notify.WatchLevel(c.UserContext(), currentUser(c), cat.ID, true)
+		if err != nil {
+			return err
+		}
+		if level != models.WatchNormal {
+			a = nobody
+		}
+	}
+	return s.cached(c, a, s.listsVersion, func() error {
 		l, err := s.Forum.Topics(c.UserContext(), o)
 		if err != nil {
 			return err
@@ -113,7 +124,13 @@ func (s *server) listPage(c *fiber.Ctx, cat *models.Category, base string) error
 		if o.Page > l.Pages {
 			return models.ErrNotFound
 		}
-		return s.render(c, "home", title, s.listView(l, o.Filter, base))
+		v := s.listView(l, o.Filter, base)
+		if cat != nil {
+			if v.Watch, err = s.watchControlFor(c, cat.ID, true, base); err != nil {
+				return err
+			}
+		}
+		return s.render(c, "home", title, v)
 	})
 }
 
@@ -157,7 +174,8 @@ type filterTab struct {
 // same reason as the topic page's (see postItem).
 type listView struct {
 	Heading     string
-	Category    *categoryTag // nil: every category
+	Category    *categoryTag  // nil: every category
+	Watch       *watchControl // a category page for a signed-in member
 	NewTopicURL string
 	Tabs        []filterTab
 	Count       string // "30 topics"

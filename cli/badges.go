@@ -8,6 +8,7 @@ import (
 
 	"agora/config"
 	"agora/internal/progress"
+	"agora/mailer"
 	"agora/services"
 )
 
@@ -30,7 +31,7 @@ func badgesCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
-	set, err := services.New(ctx, db, nil, nil)
+	set, err := services.New(ctx, db, nil, nil, mailer.Config{})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/database"
+	"agora/mailer"
 	"agora/models"
 	"agora/search"
 	"agora/services"
@@ -166,7 +167,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer index.Close()
 
-	set, err := services.New(ctx, db, nil, index)
+	sender, err := mailer.NewSender(cfg.SMTPURL, log)
+	if err != nil {
+		return &config.Error{Var: "AGORA_SMTP_URL", Value: "(hidden)", Why: err.Error()}
+	}
+	set, err := services.New(ctx, db, nil, index, mailer.Config{BaseURL: cfg.BaseURL, From: cfg.MailFrom,
+		PostalAddress: cfg.MailPostalAddress, Sender: sender, Log: log})
 	if err != nil {
 		return err
 	}
@@ -211,7 +217,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 // startBackground runs the server's background work until ctx ends: the
 // search indexer, the flusher of views, reads and visits, the purge of
-// expired sessions, the durable schedule (the nightly level pass) and the
+// expired sessions, the mail queue, the durable schedule (the nightly level
+// pass, the digests) and the
 // re-rendering of posts made by an older markup policy.
 func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
@@ -223,6 +230,9 @@ func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *s
 	})
 	wg.Go(func() {
 		set.Accounts.RunPurge(ctx, time.Hour, func(err error) { log.Error("purge expired sessions", "err", err) })
+	})
+	wg.Go(func() {
+		set.Mail.Run(ctx, 5*time.Second, func(err error) { log.Error("mail pass", "err", err) })
 	})
 	wg.Go(func() {
 		set.Schedule.Run(ctx, time.Minute, func(err error) { log.Error("scheduled pass", "err", err) })

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -35,6 +36,11 @@ type Config struct {
 	OIDC             Client            // AGORA_OIDC_CLIENT_ID, AGORA_OIDC_CLIENT_SECRET
 	OIDCName         string            // AGORA_OIDC_NAME: the sign-in button's name for it
 	SSOSecret        string            // AGORA_SSO_SECRET: the key the customer's product signs SSO payloads with
+
+	// Mail, from the environment only (the SMTP URL may hold a password).
+	SMTPURL           string // AGORA_SMTP_URL: smtp:// or smtps://; empty: mail is written to the log
+	MailFrom          string // AGORA_MAIL_FROM: the From address; required with SMTP
+	MailPostalAddress string // AGORA_MAIL_POSTAL_ADDRESS: in every mail's footer; required with SMTP
 }
 
 // Client is an OAuth client registration.
@@ -139,6 +145,9 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	if err := c.loadSignIn(getenv); err != nil {
 		return c, nil, err
 	}
+	if err := c.loadMail(getenv); err != nil {
+		return c, nil, err
+	}
 	return c, fs.Args(), nil
 }
 
@@ -183,6 +192,36 @@ func (c *Config) loadSignIn(getenv func(string) string) error {
 	c.SSOSecret = getenv("AGORA_SSO_SECRET")
 	if c.SSOSecret != "" && len(c.SSOSecret) < minSSOSecret {
 		return &Error{"AGORA_SSO_SECRET", "(hidden)", fmt.Sprintf("use at least %d random characters", minSSOSecret)}
+	}
+	return nil
+}
+
+// loadMail reads the mail settings: with SMTP, the sender and postal
+// address are required (the sending guidelines want both on every mail).
+func (c *Config) loadMail(getenv func(string) string) error {
+	c.SMTPURL = strings.TrimSpace(getenv("AGORA_SMTP_URL"))
+	c.MailFrom = strings.TrimSpace(getenv("AGORA_MAIL_FROM"))
+	c.MailPostalAddress = strings.TrimSpace(getenv("AGORA_MAIL_POSTAL_ADDRESS"))
+	if c.SMTPURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.SMTPURL)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return &Error{"AGORA_SMTP_URL", "(hidden)", "want smtp://[user:password@]host[:port] or smtps://…"}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return &Error{"AGORA_SMTP_URL", "(hidden)", "the port must be a number from 1 to 65535"}
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		if c.MailFrom == "" {
+			return &Error{"AGORA_MAIL_FROM", "", "set it (the From address of every mail): AGORA_SMTP_URL is set"}
+		}
+		return &Error{"AGORA_MAIL_FROM", c.MailFrom, "want an address like Community <community@example.com>"}
+	}
+	if c.MailPostalAddress == "" {
+		return &Error{"AGORA_MAIL_POSTAL_ADDRESS", "", "set it (the operator's postal address, in every mail's footer): AGORA_SMTP_URL is set"}
 	}
 	return nil
 }

@@ -249,3 +249,40 @@ func TestLoadSignIn(t *testing.T) {
 		t.Errorf("a short SSO secret: error %v, want one that does not show the secret", err)
 	}
 }
+
+func TestLoadMail(t *testing.T) {
+	t.Parallel()
+	c, _ := mustLoad(t, nil, map[string]string{"AGORA_SMTP_URL": "smtps://agora:s3cret@mail.example.com",
+		"AGORA_MAIL_FROM": "Community <community@example.com>", "AGORA_MAIL_POSTAL_ADDRESS": "1 Main St, Springfield"})
+	if c.SMTPURL != "smtps://agora:s3cret@mail.example.com" || c.MailFrom != "Community <community@example.com>" ||
+		c.MailPostalAddress != "1 Main St, Springfield" {
+		t.Errorf("mail settings %q %q %q", c.SMTPURL, c.MailFrom, c.MailPostalAddress)
+	}
+	if c, _ := mustLoad(t, nil, nil); c.SMTPURL != "" {
+		t.Errorf("default SMTP URL %q, want none (mail goes to the log)", c.SMTPURL)
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+	}{
+		{"no from", map[string]string{"AGORA_SMTP_URL": "smtp://127.0.0.1:25", "AGORA_MAIL_POSTAL_ADDRESS": "x"}, "AGORA_MAIL_FROM"},
+		{"bad from", map[string]string{"AGORA_SMTP_URL": "smtp://127.0.0.1:25", "AGORA_MAIL_FROM": "not an address",
+			"AGORA_MAIL_POSTAL_ADDRESS": "x"}, "AGORA_MAIL_FROM"},
+		{"no postal address", map[string]string{"AGORA_SMTP_URL": "smtp://127.0.0.1:25", "AGORA_MAIL_FROM": "a@example.com"},
+			"AGORA_MAIL_POSTAL_ADDRESS"},
+		{"bad scheme", map[string]string{"AGORA_SMTP_URL": "http://u:hunter2@mail.example.com"}, "AGORA_SMTP_URL"},
+		{"bad port", map[string]string{"AGORA_SMTP_URL": "smtp://u:hunter2@mail.example.com:99999"}, "AGORA_SMTP_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := config.Load(nil, env(tc.env))
+			var ce *config.Error
+			if !errors.As(err, &ce) || ce.Var != tc.wantVar {
+				t.Fatalf("error %v, want one naming %s", err, tc.wantVar)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows the SMTP password", err)
+			}
+		})
+	}
+}

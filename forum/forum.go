@@ -109,13 +109,13 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 		return nil, nil, err
 	}
 	now := s.now()
-	html, err := render(author, in.Body)
+	r, err := renderPost(ctx, s.db, author, in.Body)
 	if err != nil {
 		return nil, nil, err
 	}
 	t := &models.Topic{CategoryID: cat.ID, UserID: author.ID, Title: in.Title, Slug: Slugify(in.Title),
 		LastPostedAt: now, LastPostUserID: &author.ID, CreatedAt: now, UpdatedAt: now}
-	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: html, RenderVersion: markup.Version,
+	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: r.HTML, RenderVersion: markup.Version,
 		CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// The member first, the category (locked by the topic's trigger) last: models.LockUsers.
@@ -137,6 +137,15 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 			return fmt.Errorf("link first post: %w", err)
 		}
 		if err := models.CountCategory(ctx, tx, cat.ID, 1, 1); err != nil {
+			return err
+		}
+		ns, aud, err := newNotices(ctx, tx, author, t, p, now)
+		if err != nil {
+			return err
+		}
+		ns.mentions(in.Body, r.Mentioned, nil)
+		ns.watchers(aud, author.Username+" started "+t.Title+" in "+cat.Name)
+		if err := ns.save(ctx, tx); err != nil {
 			return err
 		}
 		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
@@ -209,12 +218,12 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		return nil, err
 	}
 	now := s.now()
-	html, err := render(author, body)
+	r, err := renderPost(ctx, s.db, author, body)
 	if err != nil {
 		return nil, err
 	}
 	p := &models.Post{TopicID: topicID, UserID: author.ID, ReplyToPostID: replyTo, Body: body,
-		HTML: html, RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
+		HTML: r.HTML, RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// The member first, then the topic and its category: models.LockUsers.
 		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Posts: 1}); err != nil {
@@ -245,17 +254,17 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		if err := models.CountCategory(ctx, tx, t.CategoryID, 0, 1); err != nil {
 			return err
 		}
-		notified := map[int64]bool{author.ID: true}
+		ns, aud, err := newNotices(ctx, tx, author, t, p, now)
+		if err != nil {
+			return err
+		}
 		for _, to := range []int64{parentAuthor(parent), t.UserID} {
-			if to == 0 || notified[to] {
-				continue
-			}
-			notified[to] = true
-			n := &models.Notification{UserID: to, Kind: models.NotifyReply, ActorID: &author.ID, TopicID: &t.ID,
-				PostID: &p.ID, Message: author.Username + " replied in " + t.Title, CreatedAt: now}
-			if err := models.CreateNotification(ctx, tx, n); err != nil {
-				return err
-			}
+			ns.add(to, models.NotifyReply, author.Username+" replied in "+t.Title)
+		}
+		ns.mentions(body, r.Mentioned, nil)
+		ns.watchers(aud, author.Username+" replied in "+t.Title)
+		if err := ns.save(ctx, tx); err != nil {
+			return err
 		}
 		return models.Reindex(ctx, tx, models.OutboxPost, p.ID, now)
 	})
@@ -263,19 +272,6 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 		return nil, err
 	}
 	return p, nil
-}
-
-// render turns what author wrote into the post's HTML, refusing what a new
-// member may not post yet (policy.PostMedia).
-func render(author *models.User, body string) (string, error) {
-	html := markup.Render(body)
-	if policy.NewMember(author) {
-		m := markup.Census(html)
-		if err := policy.PostMedia(author, "body", m.Links, m.Images, m.Embeds); err != nil {
-			return "", err
-		}
-	}
-	return html, nil
 }
 
 func parentAuthor(p *models.Post) int64 {
@@ -317,13 +313,16 @@ func (s *Service) EditPost(ctx context.Context, editor *models.User, postID int6
 		return nil, err
 	}
 	if body != p.Body {
-		now := s.now()
-		html, err := render(editor, body)
+		now, old := s.now(), p.Body
+		r, err := renderPost(ctx, s.db, editor, body)
 		if err != nil {
 			return nil, err
 		}
 		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			return models.ApplyPostEdit(ctx, tx, p, editor.ID, body, html, markup.Version, reason, now)
+			if err := models.ApplyPostEdit(ctx, tx, p, editor.ID, body, r.HTML, markup.Version, reason, now); err != nil {
+				return err
+			}
+			return noticeNewMentions(ctx, tx, editor, t, p, old, body, r, now)
 		})
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package forum
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/uptrace/bun"
 
@@ -108,6 +109,11 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			if err := models.CountTopicLike(ctx, tx, t.ID, delta); err != nil {
 				return err
 			}
+			if like && p.UserID != u.ID {
+				if err := models.NotifyLiked(ctx, tx, p.UserID, u.ID, t.ID, p.ID, likedMessage(u, t, p), now); err != nil {
+					return err
+				}
+			}
 			if err := models.Reindex(ctx, tx, models.OutboxPost, p.ID, now); err != nil { // order:likes
 				return err
 			}
@@ -115,4 +121,23 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 		return tx.NewSelect().Model((*models.Post)(nil)).Column("like_count").Where("id = ?", p.ID).Scan(ctx, &count)
 	})
 	return count, err
+}
+
+// likedMessage words the grouped like notification: "Ana liked your reply
+// in …", then "Ana and 3 others liked …" as more likes come while unread.
+func likedMessage(liker *models.User, t *models.Topic, p *models.Post) func(int) string {
+	what := "reply"
+	if p.PostNumber == 1 {
+		what = "topic"
+	}
+	return func(count int) string {
+		who := liker.Username
+		switch {
+		case count == 2:
+			who += " and 1 other"
+		case count > 2:
+			who += " and " + strconv.Itoa(count-1) + " others"
+		}
+		return who + " liked your " + what + " in " + t.Title
+	}
 }

@@ -30,8 +30,17 @@ func (s *Service) RerenderStale(ctx context.Context, batch int) (int, error) {
 			return done, nil
 		}
 		after = posts[len(posts)-1].ID
+		lists := make([][]string, len(posts))
+		for i, p := range posts {
+			lists[i] = markup.Mentions(p.Body)
+		}
+		users, err := mentionable(ctx, s.db, lists)
+		if err != nil {
+			return done, err
+		}
+		known := names(users)
 		for _, p := range posts {
-			p.HTML = markup.Render(p.Body)
+			p.HTML = markup.RenderMentions(p.Body, known)
 		}
 		now := s.now()
 		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

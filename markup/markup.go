@@ -10,21 +10,25 @@ package markup
 import (
 	"bytes"
 	"html"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
 	nethtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
 
 // Version identifies the render+sanitize policy; stored with each post so
-// posts are re-rendered when it changes. Bump it whenever Render's output for
-// the same input may change.
-const Version = 1
+// posts are re-rendered when it changes. Bump it whenever Render's or
+// RenderMentions' output for the same input may change.
+const Version = 2
 
 // linkRel is set on every link: user links must not pass ranking (nofollow,
 // ugc) nor get a handle on the forum window (noopener).
@@ -39,6 +43,7 @@ var markdown = sync.OnceValue(func() goldmark.Markdown {
 			extension.Strikethrough,
 			extension.Linkify,
 			extension.TaskList,
+			mentions{},
 		),
 		goldmark.WithRendererOptions(
 			gmhtml.WithHardWraps(),
@@ -50,14 +55,16 @@ var markdown = sync.OnceValue(func() goldmark.Markdown {
 
 // Render converts Markdown to sanitized HTML. It never returns HTML that
 // contains script, on* attributes, style, or non-allow-listed URL schemes.
-// Every link carries rel="nofollow ugc noopener".
-func Render(src string) string {
-	// PostgreSQL rejects NUL bytes and invalid UTF-8 in text columns.
-	src = strings.ReplaceAll(src, "\x00", "")
-	if !utf8.ValidString(src) {
-		src = strings.ToValidUTF8(src, "\uFFFD")
-	}
-	out, err := render(src)
+// Every link carries rel="nofollow ugc noopener". @mentions stay plain text.
+func Render(src string) string { return RenderMentions(src, nil) }
+
+// RenderMentions renders src like Render, but each @name whose lower-cased
+// name is a key of users becomes <a class="mention" href="/u/{users[key]}">@{users[key]}</a>
+// (users maps lower-case name → the member's canonical username); unknown
+// names stay plain text "@name". See [Mentions] for what counts as a mention.
+func RenderMentions(src string, users map[string]string) string {
+	src = clean(src)
+	out, err := render(src, users)
 	if err != nil {
 		// Only markup nested deeper than x/net/html accepts (512 open
 		// elements) gets here; degrade to plain text rather than lose the post.
@@ -66,9 +73,45 @@ func Render(src string) string {
 	return out
 }
 
-func render(src string) (string, error) {
+// Mentions returns the distinct names mentioned as @name in src, outside code
+// spans, code blocks, links and autolinks, in the order they first appear
+// (case kept as written; distinct case-insensitively).
+//
+// A name is [A-Za-z0-9_.-]{1,30} not ending in '.' or '-' (so "@ana." names
+// ana), and its '@' must not follow a letter, digit, '_' or '/' (so
+// "bob@example.com" and "example.com/@bob" mention nobody). Image alt text,
+// inline raw-HTML <a> and <code>, and "\@name" mention nobody either.
+func Mentions(src string) []string {
+	doc := markdown().Parser().Parse(text.NewReader([]byte(clean(src))))
+	var names []string
+	seen := make(map[string]bool)
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if m, ok := n.(*mention); ok && entering {
+			if k := strings.ToLower(m.name); !seen[k] {
+				seen[k] = true
+				names = append(names, m.name)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return names
+}
+
+// clean makes src storable: PostgreSQL rejects NUL bytes and invalid UTF-8 in
+// text columns.
+func clean(src string) string {
+	src = strings.ReplaceAll(src, "\x00", "")
+	if !utf8.ValidString(src) {
+		src = strings.ToValidUTF8(src, "\uFFFD")
+	}
+	return src
+}
+
+func render(src string, users map[string]string) (string, error) {
+	pc := parser.NewContext()
+	pc.Set(usersKey, users)
 	var md bytes.Buffer
-	if err := markdown().Convert([]byte(src), &md); err != nil {
+	if err := markdown().Convert([]byte(src), &md, parser.WithContext(pc)); err != nil {
 		return "", err
 	}
 	clean := postPolicy().SanitizeReader(&md)
@@ -101,7 +144,9 @@ func render(src string) (string, error) {
 // element after stripping a bad attribute, so an <img> or <iframe> whose src
 // was rejected, or an <input> whose type was, would survive as an empty (or,
 // for input, a text-field) shell; those are removed, and a link whose href was
-// rejected is unwrapped. Surviving links get linkRel.
+// rejected is unwrapped. Surviving links get linkRel, and lose the mention
+// class unless they are exactly what RenderMentions writes: raw HTML must not
+// dress up an arbitrary link as a member mention.
 func tidy(parent *nethtml.Node) {
 	for n := parent.FirstChild; n != nil; {
 		next := n.NextSibling
@@ -131,6 +176,9 @@ func tidy(parent *nethtml.Node) {
 			case atom.A:
 				if _, ok := attr(n, "href"); ok {
 					setAttr(n, "rel", linkRel)
+					if _, ok := attr(n, "class"); ok && !isMention(n) {
+						removeAttr(n, "class")
+					}
 				} else {
 					// A link whose href was rejected keeps its text only.
 					for n.FirstChild != nil {
@@ -144,6 +192,20 @@ func tidy(parent *nethtml.Node) {
 		}
 		n = next
 	}
+}
+
+// isMention reports whether link n is a mention as renderMention writes it:
+// href /u/{name} and the text @{name} alone. The policy allows no other class
+// on links, so the class need not be checked.
+func isMention(n *nethtml.Node) bool {
+	href, _ := attr(n, "href")
+	c := n.FirstChild
+	return c != nil && c.NextSibling == nil && c.Type == nethtml.TextNode &&
+		strings.HasPrefix(c.Data, "@") && username.MatchString(c.Data[1:]) && href == "/u/"+c.Data[1:]
+}
+
+func removeAttr(n *nethtml.Node, key string) {
+	n.Attr = slices.DeleteFunc(n.Attr, func(a nethtml.Attribute) bool { return a.Key == key })
 }
 
 func attr(n *nethtml.Node, key string) (string, bool) {
@@ -170,7 +232,9 @@ type Media struct {
 	Links, Images, Embeds int
 }
 
-// Census counts the links, images and embeds in html (Render's output).
+// Census counts the links, images and embeds in html (Render's or
+// RenderMentions' output). Mentions are not counted as links: they only lead
+// to member profiles, and a member should not be limited in naming others.
 func Census(h string) Media {
 	var m Media
 	z := nethtml.NewTokenizer(strings.NewReader(h))
@@ -179,15 +243,31 @@ func Census(h string) Media {
 		case nethtml.ErrorToken:
 			return m
 		case nethtml.StartTagToken, nethtml.SelfClosingTagToken:
-			name, _ := z.TagName()
+			name, hasAttr := z.TagName()
 			switch atom.Lookup(name) {
 			case atom.A:
-				m.Links++
+				if !hasAttr || !hasMentionClass(z) {
+					m.Links++
+				}
 			case atom.Img:
 				m.Images++
 			case atom.Iframe:
 				m.Embeds++
 			}
+		}
+	}
+}
+
+// hasMentionClass reports whether the tag z is on has class="mention", which
+// in Render's output only a genuine mention has (see tidy).
+func hasMentionClass(z *nethtml.Tokenizer) bool {
+	for {
+		k, v, more := z.TagAttr()
+		if string(k) == "class" && string(v) == "mention" {
+			return true
+		}
+		if !more {
+			return false
 		}
 	}
 }

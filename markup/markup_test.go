@@ -18,7 +18,10 @@ import (
 	"agora/markup"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.html golden files from Render's output")
+var update = flag.Bool("update", false, "rewrite testdata/*.html golden files from RenderMentions' output")
+
+// goldenUsers are the members the golden inputs may mention.
+var goldenUsers = map[string]string{"ana": "Ana", "bob.k": "Bob.K"}
 
 type renderCase struct {
 	name string
@@ -74,6 +77,7 @@ func TestRenderAllowed(t *testing.T) {
 			"<p>see <a href=\"http://www.example.com\" rel=\"nofollow ugc noopener\">www.example.com</a></p>\n"},
 		{"user rel replaced, target blank kept", `<a href="https://example.com" rel="opener" target="_blank">x</a>`,
 			"<p><a href=\"https://example.com\" target=\"_blank\" rel=\"nofollow ugc noopener\">x</a></p>\n"},
+		{"mentions stay text", "@ana (@bob) and ops@example.com", "<p>@ana (@bob) and <a href=\"mailto:ops@example.com\" rel=\"nofollow ugc noopener\">ops@example.com</a></p>\n"},
 		{"mailto link", "[mail](mailto:ops@example.com) <ops@example.com>",
 			"<p><a href=\"mailto:ops@example.com\" rel=\"nofollow ugc noopener\">mail</a> <a href=\"mailto:ops@example.com\" rel=\"nofollow ugc noopener\">ops@example.com</a></p>\n"},
 		{"https image", `![alt](https://img.example.com/a.png "title") <img src="https://img.example.com/b.png" width="100" height="50" alt="b">`,
@@ -128,6 +132,8 @@ func TestRenderHostile(t *testing.T) {
 		{"attribute breakout in markdown title", `![a](https://example.com/a.png "a\" onerror=\"alert(1)")`,
 			"<p><img src=\"https://example.com/a.png\" alt=\"a\" title=\"a&#34; onerror=&#34;alert(1)\"/></p>\n"},
 		{"base link meta", `<base href="https://evil.com/"><link rel=stylesheet href=x><meta http-equiv=refresh content="0;url=javascript:alert(1)">`, ""},
+		{"mention class off a mention", `<a class="mention" href="https://evil.example/">@ana</a> <a class="mention" href="/u/x">@y</a> <b class="mention">b</b>`,
+			"<p><a href=\"https://evil.example/\" rel=\"nofollow ugc noopener\">@ana</a> <a href=\"/u/x\" rel=\"nofollow ugc noopener\">@y</a> <b>b</b></p>\n"},
 		{"disallowed attribute values", `<code class="x language-go">a</code> <ol start="1 onclick"><li>b</li></ol> <a href="/x" target="_top">c</a>`,
 			"<p><code>a</code> </p><ol><li>b</li></ol> <a href=\"/x\" rel=\"nofollow ugc noopener\">c</a><p></p>\n"},
 	})
@@ -185,7 +191,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := markup.Render(string(src))
+			got := markup.RenderMentions(string(src), goldenUsers)
 			if err := checkSafe(got); err != nil {
 				t.Errorf("output is unsafe: %v", err)
 			}
@@ -221,6 +227,7 @@ func FuzzRender(f *testing.F) {
 		`<noscript><p title="</noscript><img src=x onerror=alert(1)>">`,
 		"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
 		"a\x00b\xff",
+		"@ana @Bob.K, bob@example.com [@ana](/t/1) `@ana` <a class=\"mention\" href=\"/u/ana\">@ana</a> @weird",
 	}
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.md"))
 	for _, in := range inputs {
@@ -238,6 +245,11 @@ func FuzzRender(f *testing.F) {
 		if err := checkSafe(out); err != nil {
 			t.Fatalf("Render(%q) = %q is unsafe: %v", src, out, err)
 		}
+		out = markup.RenderMentions(src, mentionUsers)
+		if err := checkSafe(out); err != nil {
+			t.Fatalf("RenderMentions(%q) = %q is unsafe: %v", src, out, err)
+		}
+		markup.Mentions(src)
 	})
 }
 

@@ -16,6 +16,7 @@ var (
 	dimension    = regexp.MustCompile(`^[0-9]{1,4}$`)
 	blankTarget  = regexp.MustCompile(`^_blank$`)
 	checkbox     = regexp.MustCompile(`^checkbox$`)
+	mentionClass = regexp.MustCompile(`^mention$`)
 	// Images must come over TLS so they never trigger mixed-content warnings.
 	httpsURL = regexp.MustCompile(`(?i)^https://`)
 	// Embeds are limited to exact player hosts and paths with a conservative
@@ -48,6 +49,8 @@ var postPolicy = sync.OnceValue(func() *bluemonday.Policy {
 	// rel is deliberately not allowed from input: Render sets it on every link.
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowAttrs("target").Matching(blankTarget).OnElements("a")
+	// Only RenderMentions' class; tidy drops it from links that are not mentions.
+	p.AllowAttrs("class").Matching(mentionClass).OnElements("a")
 
 	p.AllowAttrs("src").Matching(httpsURL).OnElements("img")
 	p.AllowAttrs("alt", "title").OnElements("img")

@@ -32,12 +32,14 @@ type Versions struct {
 
 // personalSQL finds whether a member has anything of their own on posts
 // from..to of a topic or its best answer: a post, a like or an open flag, or
-// the topic itself. Each post costs two primary-key probes.
+// the topic itself, or a watch level of the topic (the page shows it). Each
+// post costs two primary-key probes.
 const personalSQL = `SELECT EXISTS (SELECT 1 FROM topics AS t JOIN posts AS p ON p.topic_id = t.id
 	WHERE t.id = ?1 AND (p.post_number BETWEEN ?2 AND ?3 OR p.id = t.solved_post_id)
 	AND (t.user_id = ?4 OR p.user_id = ?4
 		OR EXISTS (SELECT 1 FROM likes AS l WHERE l.post_id = p.id AND l.user_id = ?4)
-		OR EXISTS (SELECT 1 FROM flags AS f WHERE f.post_id = p.id AND f.user_id = ?4 AND f.status = 'open')))`
+		OR EXISTS (SELECT 1 FROM flags AS f WHERE f.post_id = p.id AND f.user_id = ?4 AND f.status = 'open')))
+	OR EXISTS (SELECT 1 FROM topic_watches AS w WHERE w.user_id = ?4 AND w.topic_id = ?1)`
 
 // PrepareVersions prepares the version queries on db.
 func PrepareVersions(ctx context.Context, db *bun.DB) (*Versions, error) {

@@ -91,3 +91,9 @@ func DeleteAPIToken(ctx context.Context, db bun.IDB, hash string) error {
 	_, err := db.NewDelete().Model((*APIToken)(nil)).Where("token_hash = ?", hash).Exec(ctx)
 	return notFound(err, "delete api token")
 }
+
+// DeleteUserSessions ends every session of a member.
+func DeleteUserSessions(ctx context.Context, db bun.IDB, userID int64) error {
+	_, err := db.NewDelete().Model((*Session)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	return notFound(err, "end sessions")
+}

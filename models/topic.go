@@ -120,3 +120,13 @@ func TopicsByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*Topic
 	}
 	return out, nil
 }
+
+// PopularTopics returns up to limit topics with posts since then, the most
+// replied to and liked first, leaving out removed topics and archived categories.
+func PopularTopics(ctx context.Context, db bun.IDB, since time.Time, limit int) ([]*Topic, error) {
+	var ts []*Topic
+	err := db.NewSelect().Model(&ts).Where("removed_at IS NULL").Where("last_posted_at >= ?", since).
+		Where("category_id IN (SELECT id FROM categories WHERE NOT archived)").
+		OrderExpr("reply_count * 2 + like_count DESC, id DESC").Limit(int64(limit)).Scan(ctx)
+	return ts, notFound(err, "list popular topics")
+}

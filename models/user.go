@@ -29,6 +29,7 @@ type User struct {
 	ID              int64      `bun:"id,pk,autoincrement" json:"id"`
 	Username        string     `bun:"username" json:"username"`
 	Email           string     `bun:"email" json:"-"` // private: only the member's own views add it
+	EmailVerifiedAt *time.Time `bun:"email_verified_at" json:"-"`
 	DisplayName     string     `bun:"display_name" json:"display_name"`
 	PasswordHash    string     `bun:"password_hash" json:"-"`
 	Role            string     `bun:"role" json:"role"`
@@ -259,4 +260,41 @@ func UpdateExternalProfile(ctx context.Context, db bun.IDB, u *User, now time.Ti
 		return fmt.Errorf("update user %d: %w", u.ID, err)
 	}
 	return nil
+}
+
+// UsersByUsernames returns the members with those usernames (any case),
+// keyed by lower-cased username.
+func UsersByUsernames(ctx context.Context, db bun.IDB, names []string) (map[string]*User, error) {
+	out := make(map[string]*User, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	var us []*User
+	if err := db.NewSelect().Model(&us).Column(authorColumns...).Where("lower(username) IN (?)", bun.List(lower)).
+		Where("deleted_at IS NULL").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load users by name: %w", err)
+	}
+	for _, u := range us {
+		out[strings.ToLower(u.Username)] = u
+	}
+	return out, nil
+}
+
+// StaffIDs returns the ids of every moderator and admin.
+func StaffIDs(ctx context.Context, db bun.IDB) ([]int64, error) {
+	var ids []int64
+	err := db.NewSelect().Model((*User)(nil)).Column("id").Where("role <> ?", RoleMember).
+		Where("deleted_at IS NULL").OrderExpr("id").Scan(ctx, &ids)
+	return ids, notFound(err, "list staff")
+}
+
+// SetPassword stores a member's new password hash.
+func SetPassword(ctx context.Context, db bun.IDB, userID int64, hash string, now time.Time) error {
+	_, err := db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", hash).Set("updated_at = ?", now).
+		Where("id = ?", userID).Exec(ctx)
+	return notFound(err, "set password")
 }

@@ -99,6 +99,12 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 			}
 			return fmt.Errorf("insert flag: %w", err)
 		}
+		if g.Severe {
+			if err := notifyStaff(ctx, tx, flagger.ID, models.NotifyStaffFlag, topic, post,
+				"New severe flag ("+g.Title+") on a post in "+topic.Title, now); err != nil {
+				return err
+			}
+		}
 		if post.HiddenAt != nil || (staffPost && !flagger.IsStaff()) {
 			return nil
 		}
@@ -123,6 +129,10 @@ func (s *Service) hide(ctx context.Context, tx bun.Tx, post *models.Post, topic 
 	n := &models.Notification{UserID: post.UserID, Kind: models.NotifyPostHidden, TopicID: &topic.ID, PostID: &post.ID, CreatedAt: now,
 		Message: "Your post in " + topic.Title + " was flagged by the community and is hidden until a moderator reviews it."}
 	if err := models.CreateNotification(ctx, tx, n); err != nil {
+		return err
+	}
+	if err := notifyStaff(ctx, tx, post.UserID, models.NotifyStaffHidden, topic, post,
+		"Community flags hid a post in "+topic.Title+" pending review", now); err != nil {
 		return err
 	}
 	if _, err := Record(ctx, tx, Entry{Action: ActAutoHide, TargetType: TargetPost, TargetID: post.ID, TargetUserID: &post.UserID,
@@ -191,4 +201,20 @@ func (s *Service) Reports(ctx context.Context, u *models.User, page, perPage int
 		out[i] = r
 	}
 	return out, total, nil
+}
+
+// notifyStaff tells every moderator and admin but except about a post.
+func notifyStaff(ctx context.Context, tx bun.Tx, except int64, kind string, topic *models.Topic, post *models.Post, message string, now time.Time) error {
+	staff, err := models.StaffIDs(ctx, tx)
+	if err != nil {
+		return err
+	}
+	var ns []*models.Notification
+	for _, id := range staff {
+		if id != except {
+			ns = append(ns, &models.Notification{UserID: id, Kind: kind, TopicID: &topic.ID, PostID: &post.ID,
+				Message: message, CreatedAt: now})
+		}
+	}
+	return models.CreateNotifications(ctx, tx, ns)
 }

@@ -21,6 +21,7 @@ import (
 	"agora/internal/testdb"
 	"agora/markup"
 	"agora/models"
+	"agora/mailer"
 	"agora/services"
 )
 
@@ -56,7 +57,7 @@ func grApp(t *testing.T, f *fixture) *fiber.App {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return f.now }
-	set, err := services.New(context.Background(), f.db, clock, nil)
+	set, err := services.New(context.Background(), f.db, clock, nil, mailer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ func New(db *bun.DB, now func() time.Time) *Service {
 type Item struct {
 	*models.Notification
 	Topic *models.Topic `json:"-"`
+	// PostNumber is the post's number in Topic (Open only; 0: the topic itself).
+	PostNumber int `json:"-"`
 }
 
 // Page is a page of a member's notifications, newest first.
@@ -83,4 +85,126 @@ func (s *Service) MarkAllRead(ctx context.Context, u *models.User) error {
 		return err
 	}
 	return models.MarkNotificationsRead(ctx, s.db, u.ID, s.now().UTC())
+}
+
+// Open marks notification id of u read and returns it, for following its
+// link. Errors: ErrUnauthenticated, ErrNotFound (not u's).
+func (s *Service) Open(ctx context.Context, u *models.User, id int64) (*Item, error) {
+	if err := policy.SignedIn(u); err != nil {
+		return nil, err
+	}
+	n, err := models.MarkNotificationRead(ctx, s.db, u.ID, id, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	it := &Item{Notification: n}
+	if n.TopicID != nil {
+		if t, err := models.TopicByID(ctx, s.db, *n.TopicID); err == nil && policy.SeeTopic(u, t) == nil {
+			it.Topic = t
+			if n.PostID != nil {
+				if p, err := models.PostByID(ctx, s.db, *n.PostID); err == nil && p.TopicID == t.ID {
+					it.PostNumber = p.PostNumber
+				}
+			}
+		} else if err != nil && !models.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return it, nil
+}
+
+// Unread counts u's unread notifications, up to 100 (the bell shows "99+").
+func (s *Service) Unread(ctx context.Context, u *models.User) (int, error) {
+	if err := policy.SignedIn(u); err != nil {
+		return 0, err
+	}
+	return models.UnreadNotificationsCapped(ctx, s.db, u.ID)
+}
+
+// Watch sets u's level for topic id (category false) or category id (true).
+// Errors: ErrUnauthenticated, ErrNotFound, *models.ValidationError (level).
+func (s *Service) Watch(ctx context.Context, u *models.User, id int64, category bool, level string) error {
+	if err := policy.SignedIn(u); err != nil {
+		return err
+	}
+	if !models.ValidWatch(level) {
+		return &models.ValidationError{Fields: map[string]string{"level": "choose normal, watching or muted"}}
+	}
+	if err := s.watchable(ctx, u, id, category); err != nil {
+		return err
+	}
+	return models.SetWatch(ctx, s.db, u.ID, id, category, level, s.now().UTC())
+}
+
+// WatchLevel returns u's level for a topic or category. Errors as Watch.
+func (s *Service) WatchLevel(ctx context.Context, u *models.User, id int64, category bool) (string, error) {
+	if err := policy.SignedIn(u); err != nil {
+		return "", err
+	}
+	if err := s.watchable(ctx, u, id, category); err != nil {
+		return "", err
+	}
+	return models.WatchLevel(ctx, s.db, u.ID, id, category)
+}
+
+// watchable checks that u may see what they would watch.
+func (s *Service) watchable(ctx context.Context, u *models.User, id int64, category bool) error {
+	if category {
+		_, err := models.CategoryByID(ctx, s.db, id)
+		return err
+	}
+	t, err := models.TopicByID(ctx, s.db, id)
+	if err != nil {
+		return err
+	}
+	return policy.SeeTopic(u, t)
+}
+
+// Watched is one topic or category a member watches or muted.
+type Watched struct {
+	*models.Watch
+	Topic    *models.Topic
+	Category *models.Category
+}
+
+// Watches lists what u watches or muted, with the topics and categories.
+func (s *Service) Watches(ctx context.Context, u *models.User) ([]*Watched, error) {
+	if err := policy.SignedIn(u); err != nil {
+		return nil, err
+	}
+	ws, err := models.WatchesOf(ctx, s.db, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var tids []int64
+	for _, w := range ws {
+		if w.TopicID != 0 {
+			tids = append(tids, w.TopicID)
+		}
+	}
+	topics, err := models.TopicsByIDs(ctx, s.db, tids)
+	if err != nil {
+		return nil, err
+	}
+	cats, err := models.ListCategories(ctx, s.db, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Watched, 0, len(ws))
+	for _, w := range ws {
+		x := &Watched{Watch: w}
+		if w.TopicID != 0 {
+			if x.Topic = topics[w.TopicID]; x.Topic == nil || policy.SeeTopic(u, x.Topic) != nil {
+				continue
+			}
+		} else {
+			for _, c := range cats {
+				if c.ID == w.CategoryID {
+					x.Category = c
+				}
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }

@@ -37,6 +37,9 @@ func Daily(hour int) func(time.Time) time.Time {
 	}
 }
 
+// Hourly is a Next that is due at the start of the next hour.
+func Hourly(now time.Time) time.Time { return now.UTC().Truncate(time.Hour).Add(time.Hour) }
+
 // Runner runs the due jobs over one database.
 type Runner struct {
 	db   *bun.DB

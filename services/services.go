@@ -13,6 +13,7 @@ import (
 	"agora/badges"
 	"agora/forum"
 	"agora/levels"
+	"agora/mailer"
 	"agora/models"
 	"agora/moderation"
 	"agora/notify"
@@ -35,14 +36,20 @@ type Set struct {
 	Views *forum.ViewCounter
 	// Schedule runs the durable background passes; whoever serves runs it.
 	Schedule *schedule.Runner
+	// Mail queues and delivers mail; whoever serves runs its delivery loop.
+	Mail *mailer.Service
 }
 
-// NightlyLevels is the schedule name of the nightly level pass.
-const NightlyLevels = "nightly_levels"
+// Schedule names of the durable passes.
+const (
+	NightlyLevels = "nightly_levels"
+	MailDigests   = "mail_digests"
+)
 
-// New builds the services over db with the clock now (nil: time.Now) and
-// the search index ix (nil: search answers that it is unavailable).
-func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index) (Set, error) {
+// New builds the services over db with the clock now (nil: time.Now), the
+// search index ix (nil: search answers that it is unavailable) and the mail
+// settings (an empty Community is the site's name; a nil Sender logs mail).
+func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index, mail mailer.Config) (Set, error) {
 	acc := accounts.New(db, now)
 	st, err := site.New(ctx, db, now, acc)
 	if err != nil {
@@ -60,13 +67,23 @@ func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index
 		}
 		return bs.Check(ctx, tx, models.Event{Kind: models.EventLevel, Users: ids})
 	}
+	if mail.Community == nil {
+		mail.Community = st.Name
+	}
+	ml, err := mailer.New(ctx, db, now, mail)
+	if err != nil {
+		return Set{}, err
+	}
+	acc.Joined = func(ctx context.Context, tx bun.Tx, u *models.User) error { return ml.QueueVerification(ctx, tx, u) }
 	r := reactor{levels: lv, badges: bs}
 	set := Set{Accounts: acc, Forum: forum.New(db, now), Moderation: moderation.New(db, now), Site: st,
 		Notify: notify.New(db, now), Badges: bs, Levels: lv, Search: search.NewService(db, ix),
-		Views: forum.NewViewCounter(db, now)}
+		Views: forum.NewViewCounter(db, now), Mail: ml}
 	set.Forum.Events, set.Moderation.Events, set.Views.Events = r, r, r
-	set.Schedule = schedule.New(db, now, schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,
-		Run: func(ctx context.Context) error { _, err := lv.Nightly(ctx); return err }})
+	set.Schedule = schedule.New(db, now,
+		schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,
+			Run: func(ctx context.Context) error { _, err := lv.Nightly(ctx); return err }},
+		schedule.Job{Name: MailDigests, Next: schedule.Hourly, Lease: 30 * time.Minute, Run: ml.DigestPass})
 	return set, nil
 }
 
