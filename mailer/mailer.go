@@ -344,6 +344,8 @@ func unwanted(m *models.Mail, u *models.User, p *models.EmailPreferences) string
 		return "the member's address changed"
 	case p.BouncingAt != nil && m.Kind != models.MailVerify:
 		return "the address bounces"
+	case m.Kind == models.MailVerify && u.EmailVerifiedAt != nil && p.BouncingAt == nil:
+		return "the address is confirmed already"
 	case u.EmailVerifiedAt == nil && !models.ServiceMail(m.Kind):
 		return "the address is not verified"
 	case !p.Wants(m.Kind):

@@ -86,13 +86,17 @@ func render(subject string, body []block, f footer) (text, html string, err erro
 // withoutMedia returns a post's sanitized HTML with images and embeds
 // replaced by links to them: mail loads nothing from elsewhere.
 func withoutMedia(h string) string {
-	nodes, err := nethtml.ParseFragment(strings.NewReader(h), &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div})
+	root := &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := nethtml.ParseFragment(strings.NewReader(h), root)
 	if err != nil {
 		return ""
 	}
-	var out bytes.Buffer
 	for _, n := range nodes {
-		replaceMedia(n)
+		root.AppendChild(n)
+	}
+	replaceMedia(root)
+	var out bytes.Buffer
+	for n := root.FirstChild; n != nil; n = n.NextSibling {
 		nethtml.Render(&out, n)
 	}
 	return out.String()

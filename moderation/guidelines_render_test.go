@@ -19,9 +19,9 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/internal/testdb"
+	"agora/mailer"
 	"agora/markup"
 	"agora/models"
-	"agora/mailer"
 	"agora/services"
 )
 
