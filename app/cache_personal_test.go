@@ -150,6 +150,8 @@ func TestSharedPagesHoldNothingPersonal(t *testing.T) {
 				header: []string{"bruno", "Bruno Brightwater", `aria-hidden="true">b</span>`, fmt.Sprint(brunoUnread)}},
 		}
 
+		unreadOf := map[*tpUser]int{alice: aliceUnread, bruno: brunoUnread} // on the bell of their own header
+
 		for _, order := range [][2]*tpUser{{alice, bruno}, {bruno, alice}} {
 			first, second := order[0], order[1]
 			t.Run(first.Username+" then "+second.Username, func(t *testing.T) {
@@ -181,7 +183,8 @@ func TestSharedPagesHoldNothingPersonal(t *testing.T) {
 								t.Errorf("%s for %s: the header shows %s's %q", e.path, second.Username, first.Username, s)
 							}
 						}
-						tpWantContains(t, h, `<span class="user-name">`+second.Username+`</span>`)
+						tpWantContains(t, h, `<span class="user-name">`+second.Username+`</span>`,
+							fmt.Sprintf(`<span class="count-badge bell-count">%d<`, unreadOf[second]))
 					}
 					res, body = getPage(t, cached, e.path) // a guest, after members
 					_, want = getPage(t, plain, e.path)

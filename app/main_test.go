@@ -49,6 +49,14 @@ func testConfig(t testing.TB) config.Config {
 // service, else search has no index).
 func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
 	t.Helper()
+	a, _ := newAppSet(t, db, change...)
+	return a
+}
+
+// newAppSet is newApp that also returns the services, for the tests that
+// run a background pass (the mail queue) themselves.
+func newAppSet(t testing.TB, db *bun.DB, change ...func(*app.Deps)) (*fiber.App, services.Set) {
+	t.Helper()
 	d := app.Deps{Config: testConfig(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthRateLimit: 1000}
 	for _, f := range change {
 		f(&d)
@@ -70,7 +78,7 @@ func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	return a
+	return a, set
 }
 
 // startServer serves a on 127.0.0.1 and returns its base URL.
