@@ -40,6 +40,9 @@ const (
 	maxAttempts = 8               // temporary failures before giving up
 	verifyTTL   = 72 * time.Hour
 	resetTTL    = time.Hour
+	// serviceMailPerHour caps the confirmation and reset links one address
+	// gets in an hour, so nobody can flood an inbox by asking for them.
+	serviceMailPerHour = 3
 )
 
 // Service queues and delivers mail over one database.
@@ -99,6 +102,9 @@ func (s *Service) queueVerification(ctx context.Context, db bun.IDB, u *models.U
 		return nil
 	}
 	now := s.now()
+	if flooded, err := s.flooded(ctx, db, u, models.MailVerify); err != nil || flooded {
+		return err
+	}
 	token := s.sign(claims{Purpose: purposeVerify, UserID: u.ID, Expires: now.Add(verifyTTL).Unix(),
 		About: fingerprint(strings.ToLower(u.Email))})
 	link := s.cfg.BaseURL + "/email/verify?token=" + token
@@ -156,6 +162,9 @@ func (s *Service) SendReset(ctx context.Context, email string) error {
 		return err
 	}
 	now := s.now()
+	if flooded, err := s.flooded(ctx, s.db, u, models.MailReset); err != nil || flooded {
+		return err
+	}
 	token := s.sign(claims{Purpose: purposeReset, UserID: u.ID, Expires: now.Add(resetTTL).Unix(), About: resetAbout(u)})
 	link := s.cfg.BaseURL + "/password/reset?token=" + token
 	m, err := s.compose(ctx, u, models.MailReset, "Reset your password", []block{
@@ -168,6 +177,17 @@ func (s *Service) SendReset(ctx context.Context, email string) error {
 		return err
 	}
 	return models.QueueMail(ctx, s.db, []*models.Mail{m}, now)
+}
+
+// flooded reports whether u has had serviceMailPerHour links of kind in
+// the last hour: then the caller answers as usual and sends nothing.
+func (s *Service) flooded(ctx context.Context, db bun.IDB, u *models.User, kind string) (bool, error) {
+	n, err := models.RecentMail(ctx, db, u.ID, kind, s.now().Add(-time.Hour))
+	if err == nil && n >= serviceMailPerHour {
+		s.cfg.Log.Warn("service mail withheld: too many asked for in an hour", "user_id", u.ID, "kind", kind)
+		return true, nil
+	}
+	return false, err
 }
 
 // ResetUser returns the member a reset link is for while it is valid.

@@ -115,3 +115,10 @@ func MailOf(ctx context.Context, db bun.IDB, userID int64) ([]*Mail, error) {
 	err := db.NewSelect().Model(&ms).Where("user_id = ?", userID).OrderExpr("id DESC").Scan(ctx)
 	return ms, notFound(err, "list mail")
 }
+
+// RecentMail counts the messages of kind queued for a member since then.
+func RecentMail(ctx context.Context, db bun.IDB, userID int64, kind string, since time.Time) (int, error) {
+	n, err := db.NewSelect().Model((*Mail)(nil)).Where("user_id = ?", userID).Where("kind = ?", kind).
+		Where("created_at >= ?", since).Count(ctx)
+	return int(n), notFound(err, "count recent mail")
+}
