@@ -26,8 +26,11 @@ func TakeMailOutbox(ctx context.Context, tx bun.Tx, limit int) ([]*Notification,
 	if tx.Dialect().Name() == dialect.PG {
 		next = next.For("UPDATE SKIP LOCKED")
 	}
+	// A CTE, which runs once: PostgreSQL may run a LIMIT … FOR UPDATE subquery
+	// under IN more than once and take more rows than the limit.
 	var ids []int64
-	if _, err := tx.NewDelete().Model((*mailOutbox)(nil)).Where("notification_id IN (?)", next).
+	if _, err := tx.NewDelete().With("next", next).Model((*mailOutbox)(nil)).
+		Where("notification_id IN (SELECT notification_id FROM next)").
 		Returning("notification_id").Exec(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("take from mail outbox: %w", err)
 	}
@@ -90,9 +93,10 @@ func ClaimMail(ctx context.Context, db bun.IDB, now time.Time, lease time.Durati
 	if db.Dialect().Name() == dialect.PG {
 		due = due.For("UPDATE SKIP LOCKED")
 	}
+	// A CTE, which runs once (see TakeMailOutbox).
 	var ms []*Mail
-	_, err := db.NewUpdate().Model(&ms).Set("claimed_until = ?", now.Add(lease)).
-		Where("id IN (?)", due).Where("status = ?", MailPending).
+	_, err := db.NewUpdate().With("due", due).Model(&ms).Set("claimed_until = ?", now.Add(lease)).
+		Where("id IN (SELECT id FROM due)").Where("status = ?", MailPending).
 		Where("claimed_until IS NULL OR claimed_until < ?", now).Returning("*").Exec(ctx, &ms)
 	if err != nil {
 		return nil, fmt.Errorf("claim mail: %w", err)
