@@ -263,7 +263,7 @@ func passwordProblem(password, username string) string {
 }
 
 // ResetPassword sets u's password (from a reset link) and ends every
-// session of theirs, so whoever knew the old one is signed out.
+// session and API token of theirs, so whoever knew the old one is out.
 // Errors: *models.ValidationError.
 func (s *Service) ResetPassword(ctx context.Context, u *models.User, password string) error {
 	if why := passwordProblem(password, u.Username); why != "" {
@@ -277,7 +277,10 @@ func (s *Service) ResetPassword(ctx context.Context, u *models.User, password st
 		if err := models.SetPassword(ctx, tx, u.ID, hash, s.Now().UTC()); err != nil {
 			return err
 		}
-		return models.DeleteUserSessions(ctx, tx, u.ID)
+		if err := models.DeleteUserSessions(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return models.DeleteUserTokens(ctx, tx, u.ID)
 	})
 }
 

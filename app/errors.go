@@ -131,7 +131,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	status, body := classify(err)
 	setRetryAfter(c, err)
 	if status >= 500 {
-		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		s.Log.Error("request failed", "method", c.Method(), "path", logPath(c), "err", err)
 	}
 	if isAPI(c) {
 		return c.Status(status).JSON(apiError{Error: body})

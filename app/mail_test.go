@@ -182,7 +182,7 @@ func mustJoin(t *testing.T, a *fiber.App, db *bun.DB, name string) (*tpUser, str
 func TestPasswordReset(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		m := newMailApp(t, db)
-		rosa, _ := mustJoin(t, m.a, db, "rosa")
+		rosa, apiToken := mustJoin(t, m.a, db, "rosa")
 		old := rosa.cookie
 		m.deliver(t)
 		m.smtp.Reset()
@@ -229,6 +229,9 @@ func TestPasswordReset(t *testing.T) {
 		}
 		if res, _ := getPage(t, m.a, "/settings", old); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("a session from before the reset: /settings %d, want a redirect to sign in", res.StatusCode)
+		}
+		if res, _ := call(t, m.a, jsonReq(http.MethodGet, "/api/v1/me", nil, apiToken)); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("an API token from before the reset: %d, want 401", res.StatusCode)
 		}
 		res, page = submit("another new password", "another new password")
 		tpWantStatus(t, res, page, http.StatusBadRequest) // spent: the password changed

@@ -176,6 +176,9 @@ func TestLikesAreGrouped(t *testing.T) {
 				t.Fatalf("%s likes: %d", u.Username, res.StatusCode)
 			}
 		}
+		// The last liker unlikes and likes again: still three.
+		likers[2].post(t, a, fmt.Sprintf("/p/%d/like", reply.ID), nil)
+		likers[2].post(t, a, fmt.Sprintf("/p/%d/like", reply.ID), nil)
 		ns := notes(t, db, author, models.NotifyLike)
 		if len(ns) != 1 || ns[0].Count != 3 || ns[0].Message != "cyd and 2 others liked your reply in "+topic.Title {
 			t.Fatalf("like notifications: %+v, want one counting 3", ns)

@@ -36,7 +36,8 @@ type Config struct {
 // Batch per pass interval whatever the backlog.
 const (
 	Batch       = 20
-	claimLease  = 5 * time.Minute // longer than a batch takes
+	claimLease  = 5 * time.Minute // a batch stops at half of it (Deliver)
+	sendTimeout = time.Minute     // one message, connection included
 	maxAttempts = 8               // temporary failures before giving up
 	verifyTTL   = 72 * time.Hour
 	resetTTL    = time.Hour
@@ -129,7 +130,7 @@ func (s *Service) Verify(ctx context.Context, token string) (*models.User, error
 		return nil, err
 	}
 	u, err := models.UserByID(ctx, s.db, c.UserID)
-	if err != nil || u.Email == "" || fingerprint(strings.ToLower(u.Email)) != c.About {
+	if err != nil || u.DeletedAt != nil || u.Email == "" || fingerprint(strings.ToLower(u.Email)) != c.About {
 		return nil, ErrBadToken
 	}
 	ok, err := models.VerifyEmail(ctx, s.db, u.ID, u.Email, s.now())
@@ -198,7 +199,7 @@ func (s *Service) ResetUser(ctx context.Context, token string) (*models.User, er
 		return nil, err
 	}
 	u, err := models.UserByID(ctx, s.db, c.UserID)
-	if err != nil || resetAbout(u) != c.About {
+	if err != nil || u.DeletedAt != nil || resetAbout(u) != c.About {
 		return nil, ErrBadToken
 	}
 	return u, nil
@@ -226,7 +227,7 @@ func (s *Service) UnsubscribeTarget(ctx context.Context, token string) (*Unsubsc
 		return nil, ErrBadToken
 	}
 	u, err := models.UserByID(ctx, s.db, c.UserID)
-	if err != nil {
+	if err != nil || u.DeletedAt != nil {
 		return nil, ErrBadToken
 	}
 	return &Unsubscription{User: u, Kind: c.About}, nil
@@ -307,7 +308,8 @@ func (s *Service) Run(ctx context.Context, every time.Duration, onErr func(error
 
 // Deliver claims up to Batch due messages and sends them one by one, each
 // recorded as soon as its attempt ends: a sender stopped mid-batch leaves
-// the rest claimed until the lease runs out, then they go out once. The
+// the rest claimed until the lease runs out, then they go out once; one
+// that runs slow gives the rest back at half the lease. The
 // one window left is between the server's acceptance and the record: the
 // Message-ID stays the same on a repeat, so receivers can drop it.
 func (s *Service) Deliver(ctx context.Context) (int, error) {
@@ -329,10 +331,15 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
-	for _, m := range ms {
+	sent, started := 0, time.Now()
+	for i, m := range ms {
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
+		}
+		if time.Since(started) > claimLease/2 {
+			// A slow server: give the rest back before the claim runs out
+			// under us and another sender takes them too.
+			return sent, models.ReleaseMail(context.WithoutCancel(ctx), s.db, ms[i:])
 		}
 		var u *models.User
 		var p *models.EmailPreferences
@@ -379,17 +386,23 @@ func unwanted(m *models.Mail, u *models.User, p *models.EmailPreferences) string
 func (s *Service) attempt(ctx context.Context, m *models.Mail) error {
 	now := s.now()
 	m.Attempts++
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
 	err := s.cfg.Sender.Send(ctx, &Envelope{MessageID: messageID(m, s.cfg.BaseURL), From: s.cfg.From, To: m.To,
 		Subject: m.Subject, Text: m.Text, HTML: m.HTML, UnsubscribeURL: m.UnsubscribeURL})
 	switch f, permanent := Permanent(err); {
 	case err == nil:
 		m.Status, m.SentAt, m.LastError = models.MailSent, &now, ""
-	case permanent:
+	case permanent && f.Bounce:
 		m.Status, m.LastError = models.MailFailed, trim(f.Error())
 		s.cfg.Log.Warn("mail refused for good: the address is marked bouncing", "mail_id", m.ID, "code", f.Code)
-		if m.UserID != nil && f.Code >= 500 {
+		if m.UserID != nil {
 			return models.MarkBouncing(context.WithoutCancel(ctx), s.db, *m.UserID, trim(f.Error()), now)
 		}
+	case permanent:
+		m.Status, m.LastError = models.MailFailed, trim(f.Error())
+		s.cfg.Log.Error("mail refused for good, not for its address: check AGORA_MAIL_FROM and the SMTP account",
+			"mail_id", m.ID, "code", f.Code)
 	case m.Attempts >= maxAttempts:
 		m.Status, m.LastError = models.MailFailed, trim(err.Error())
 		s.cfg.Log.Warn("mail given up after temporary failures", "mail_id", m.ID, "attempts", m.Attempts)
@@ -429,7 +442,7 @@ func (s *Service) compose(ctx context.Context, u *models.User, kind, subject str
 		return nil, fmt.Errorf("community name: %w", err)
 	}
 	m := &models.Mail{UserID: &u.ID, Kind: kind, To: u.Email, Subject: "[" + community + "] " + subject}
-	f := footer{Community: community, Postal: s.cfg.PostalAddress, Settings: s.cfg.BaseURL + "/settings",
+	f := footer{Base: s.cfg.BaseURL, Community: community, Postal: s.cfg.PostalAddress, Settings: s.cfg.BaseURL + "/settings",
 		Why: Label(kind)}
 	if !models.ServiceMail(kind) {
 		m.UnsubscribeURL = s.unsubscribeURL(u, kind)

@@ -357,7 +357,19 @@ func TestPermanentFailureStopsMailToTheAddress(t *testing.T) {
 		if err != nil || p.BouncingAt == nil || !strings.Contains(p.BounceReason, "550") {
 			t.Fatalf("preferences after a 550: %+v, %v; want the address marked bouncing", p, err)
 		}
-		// Nothing more goes to it, though the member still wants replies.
+		// A refusal of the message, not the address (here at DATA), fails
+		// that message only.
+		cara := w.member(t, "cara", true, models.MailReplies)
+		w.smtp.FailNext(1, 554)
+		w.reply(t, bob, w.topic(t, cara).ID, "An answer the server refuses.")
+		w.drain(t, w.set)
+		if ms := w.mailOf(t, cara, models.MailReplies); len(ms) != 1 || ms[0].Status != models.MailFailed {
+			t.Fatalf("after a 554 at DATA: %+v, want failed", ms)
+		}
+		if p, _ := models.EmailPreferencesOf(context.Background(), db, cara.ID); p.BouncingAt != nil {
+			t.Error("a refusal of the message marked the address bouncing")
+		}
+		// Nothing more goes to the bouncing address, though the member still wants replies.
 		w.smtp.ClearFailures()
 		w.reply(t, bob, topic.ID, "Second answer.")
 		w.advance(time.Hour)

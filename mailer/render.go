@@ -17,8 +17,9 @@ type block struct {
 	Post string
 }
 
-// footer ends every message.
+// footer ends every message; Base is the forum's address, for links.
 type footer struct {
+	Base                        string
 	Community, Postal, Settings string
 	Why                         string // the kind's label
 	Unsubscribe                 string // "": a service mail
@@ -52,7 +53,7 @@ func render(subject string, body []block, f footer) (text, html string, err erro
 		case b.Link != "":
 			t.WriteString(b.Link + "\n\n")
 		case b.Post != "":
-			safe := withoutMedia(b.Post)
+			safe := forMail(b.Post, f.Base)
 			for _, line := range strings.Split(strings.TrimSpace(plainText(safe)), "\n") {
 				t.WriteString("> " + line + "\n")
 			}
@@ -83,9 +84,10 @@ func render(subject string, body []block, f footer) (text, html string, err erro
 	return t.String(), h.String(), nil
 }
 
-// withoutMedia returns a post's sanitized HTML with images and embeds
-// replaced by links to them: mail loads nothing from elsewhere.
-func withoutMedia(h string) string {
+// forMail returns a post's sanitized HTML with images and embeds replaced
+// by links to them (mail loads nothing from elsewhere) and links within the
+// forum (mentions: /u/name) made absolute under base.
+func forMail(h, base string) string {
 	root := &nethtml.Node{Type: nethtml.ElementNode, Data: "div", DataAtom: atom.Div}
 	nodes, err := nethtml.ParseFragment(strings.NewReader(h), root)
 	if err != nil {
@@ -94,7 +96,7 @@ func withoutMedia(h string) string {
 	for _, n := range nodes {
 		root.AppendChild(n)
 	}
-	replaceMedia(root)
+	replaceMedia(root, base)
 	var out bytes.Buffer
 	for n := root.FirstChild; n != nil; n = n.NextSibling {
 		nethtml.Render(&out, n)
@@ -102,9 +104,16 @@ func withoutMedia(h string) string {
 	return out.String()
 }
 
-func replaceMedia(n *nethtml.Node) {
+func replaceMedia(n *nethtml.Node, base string) {
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
+		if c.Type == nethtml.ElementNode && c.DataAtom == atom.A {
+			for i, a := range c.Attr {
+				if a.Key == "href" && strings.HasPrefix(a.Val, "/") && !strings.HasPrefix(a.Val, "//") {
+					c.Attr[i].Val = base + a.Val
+				}
+			}
+		}
 		if c.Type == nethtml.ElementNode && (c.DataAtom == atom.Img || c.DataAtom == atom.Iframe) {
 			src, label := "", "[embedded video]"
 			for _, a := range c.Attr {
@@ -126,7 +135,7 @@ func replaceMedia(n *nethtml.Node) {
 			n.InsertBefore(link, c)
 			n.RemoveChild(c)
 		} else {
-			replaceMedia(c)
+			replaceMedia(c, base)
 		}
 		c = next
 	}

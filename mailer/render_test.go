@@ -7,9 +7,9 @@ import (
 
 func TestMailLoadsNothingFromElsewhere(t *testing.T) {
 	post := `<p>See <img src="https://cdn.example.com/a.png" alt="the screen"> and</p>` +
-		`<iframe src="https://www.youtube-nocookie.com/embed/x"></iframe><p>done &amp; <em>dusted</em></p>`
+		`<iframe src="https://www.youtube-nocookie.com/embed/x"></iframe><p>done &amp; <em>dusted</em>, <a class="mention" href="/u/Bo">@Bo</a></p>`
 	text, html, err := render("Hi", []block{{Text: "Ana replied <3"}, {Post: post}},
-		footer{Community: "Acme", Postal: "1 Main St", Settings: "http://x/settings", Why: "replies", Unsubscribe: "http://x/u"})
+		footer{Base: "https://forum.example", Community: "Acme", Postal: "1 Main St", Settings: "http://x/settings", Why: "replies", Unsubscribe: "http://x/u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func TestMailLoadsNothingFromElsewhere(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`<a href="https://cdn.example.com/a.png">[image: the screen]</a>`, "Ana replied &lt;3",
-		"<em>dusted</em>", "1 Main St", `href="http://x/u"`} {
+		"<em>dusted</em>", "1 Main St", `href="http://x/u"`, `href="https://forum.example/u/Bo"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the HTML part lacks %q:\n%s", want, html)
 		}

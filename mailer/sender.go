@@ -27,10 +27,14 @@ type Sender interface {
 	Send(ctx context.Context, e *Envelope) error
 }
 
-// Failure is a permanent refusal by the mail server.
+// Failure is a permanent refusal by the mail server. Bounce says the
+// server refused the recipient (RCPT TO), the one refusal that is about the
+// address; others (the sender, the content) are about this message or our
+// setup and leave the address alone.
 type Failure struct {
 	Code   int
 	Reason string
+	Bounce bool
 }
 
 func (f *Failure) Error() string { return fmt.Sprintf("refused (%d): %s", f.Code, f.Reason) }
@@ -116,7 +120,7 @@ func (s *smtpSender) Send(ctx context.Context, e *Envelope) error {
 	err = c.DialAndSendWithContext(ctx, m)
 	var se *gomail.SendError
 	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
-		return &Failure{Code: se.ErrorCode(), Reason: err.Error()}
+		return &Failure{Code: se.ErrorCode(), Reason: err.Error(), Bounce: se.Reason == gomail.ErrSMTPRcptTo}
 	}
 	return err
 }

@@ -126,3 +126,14 @@ func RecentMail(ctx context.Context, db bun.IDB, userID int64, kind string, sinc
 		Where("created_at >= ?", since).Count(ctx)
 	return int(n), notFound(err, "count recent mail")
 }
+
+// ReleaseMail ends the claim on ms unsent, for another pass to take.
+func ReleaseMail(ctx context.Context, db bun.IDB, ms []*Mail) error {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	_, err := db.NewUpdate().Model((*Mail)(nil)).Set("claimed_until = NULL").Where("id IN (?)", bun.List(ids)).
+		Where("status = ?", MailPending).Exec(ctx)
+	return notFound(err, "release mail")
+}

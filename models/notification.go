@@ -108,6 +108,9 @@ func NotifyLiked(ctx context.Context, db bun.IDB, authorID, likerID, topicID, po
 			TopicID: &topicID, PostID: &postID, Message: message(1), Count: 1, CreatedAt: now})
 	}
 	n := ns[0]
+	if n.ActorID != nil && *n.ActorID == likerID {
+		return nil // liked, unliked and liked again: still one
+	}
 	n.Count++
 	_, err := db.NewUpdate().Model(n).Set("count = ?", n.Count).Set("actor_id = ?", likerID).
 		Set("message = ?", message(n.Count)).Set("created_at = ?", now).WherePK().Exec(ctx)

@@ -97,3 +97,9 @@ func DeleteUserSessions(ctx context.Context, db bun.IDB, userID int64) error {
 	_, err := db.NewDelete().Model((*Session)(nil)).Where("user_id = ?", userID).Exec(ctx)
 	return notFound(err, "end sessions")
 }
+
+// DeleteUserTokens revokes every API token of a member.
+func DeleteUserTokens(ctx context.Context, db bun.IDB, userID int64) error {
+	_, err := db.NewDelete().Model((*APIToken)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	return notFound(err, "revoke tokens")
+}

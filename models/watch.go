@@ -42,15 +42,15 @@ func watchTable(category bool) (table, column string) {
 // (true); WatchNormal removes the row.
 func SetWatch(ctx context.Context, db bun.IDB, userID, id int64, category bool, level string, now time.Time) error {
 	table, column := watchTable(category)
-	if _, err := db.NewRaw("DELETE FROM ? WHERE user_id = ? AND ? = ?", bun.Ident(table), userID, bun.Ident(column), id).
-		Exec(ctx); err != nil {
-		return fmt.Errorf("clear watch: %w", err)
-	}
 	if level == WatchNormal {
-		return nil
+		_, err := db.NewRaw("DELETE FROM ? WHERE user_id = ? AND ? = ?", bun.Ident(table), userID, bun.Ident(column), id).
+			Exec(ctx)
+		return notFound(err, "clear watch")
 	}
-	_, err := db.NewRaw("INSERT INTO ? (user_id, ?, level, created_at) VALUES (?, ?, ?, ?)",
-		bun.Ident(table), bun.Ident(column), userID, id, level, now).Exec(ctx)
+	// One statement, so two changes at once cannot clash on the key.
+	_, err := db.NewRaw(`INSERT INTO ? (user_id, ?, level, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, ?) DO UPDATE SET level = excluded.level, created_at = excluded.created_at`,
+		bun.Ident(table), bun.Ident(column), userID, id, level, now, bun.Ident(column)).Exec(ctx)
 	return notFound(err, "set watch")
 }
 
