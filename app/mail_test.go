@@ -50,15 +50,7 @@ func (m *mailApp) deliver(t *testing.T) {
 }
 
 // to returns the mails to addr whose subject holds about.
-func (m *mailApp) to(addr, about string) []smtptest.Message {
-	var out []smtptest.Message
-	for _, msg := range m.smtp.Messages() {
-		if len(msg.To) == 1 && msg.To[0] == addr && strings.Contains(msg.Subject, about) {
-			out = append(out, msg)
-		}
-	}
-	return out
-}
+func (m *mailApp) to(addr, about string) []smtptest.Message { return m.smtp.To(addr, about) }
 
 // link returns the path of the first link in text under m.base that starts with prefix.
 func (m *mailApp) link(t *testing.T, text, prefix string) string {

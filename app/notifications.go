@@ -88,13 +88,18 @@ func notificationTarget(it *notify.Item, viewer *models.User) string {
 	return "/notifications"
 }
 
-// notificationOpen: GET /notifications/{id} — marks it read and follows its link.
-func (s *server) notificationOpen(c *fiber.Ctx) error {
+// openNotification marks the notification in the route's :id read.
+func (s *server) openNotification(c *fiber.Ctx) (*notify.Item, error) {
 	id, err := idParam(c, "id")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	it, err := s.Notify.Open(c.UserContext(), currentUser(c), id)
+	return s.Notify.Open(c.UserContext(), currentUser(c), id)
+}
+
+// notificationOpen: GET /notifications/{id} — marks it read and follows its link.
+func (s *server) notificationOpen(c *fiber.Ctx) error {
+	it, err := s.openNotification(c)
 	if err != nil {
 		return err
 	}
@@ -103,11 +108,7 @@ func (s *server) notificationOpen(c *fiber.Ctx) error {
 
 // apiNotificationRead: POST /api/v1/notifications/{id}/read → the notification, read.
 func (s *server) apiNotificationRead(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	it, err := s.Notify.Open(c.UserContext(), currentUser(c), id)
+	it, err := s.openNotification(c)
 	if err != nil {
 		return err
 	}

@@ -162,15 +162,7 @@ func (w *world) drain(t *testing.T, set services.Set) int {
 }
 
 // received returns the messages to addr whose subject contains about.
-func (w *world) received(addr, about string) []smtptest.Message {
-	var out []smtptest.Message
-	for _, m := range w.smtp.Messages() {
-		if len(m.To) == 1 && m.To[0] == addr && strings.Contains(m.Subject, about) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+func (w *world) received(addr, about string) []smtptest.Message { return w.smtp.To(addr, about) }
 
 func (w *world) mailOf(t *testing.T, u *models.User, kind string) []*models.Mail {
 	t.Helper()

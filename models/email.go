@@ -53,21 +53,31 @@ const (
 // preferences (and the only kinds an unverified address may get).
 func ServiceMail(kind string) bool { return kind == MailVerify || kind == MailReset }
 
-// Wants reports whether p lets mail of kind be sent.
-func (p *EmailPreferences) Wants(kind string) bool {
+// flag is the preference that lets mail of kind be sent (nil: the digest,
+// a service mail or an unknown kind).
+func (p *EmailPreferences) flag(kind string) *bool {
 	switch kind {
 	case MailReplies:
-		return p.NotifyReplies
+		return &p.NotifyReplies
 	case MailMentions:
-		return p.NotifyMentions
+		return &p.NotifyMentions
 	case MailSolution:
-		return p.NotifySolution
+		return &p.NotifySolution
 	case MailModeration:
-		return p.NotifyModeration
+		return &p.NotifyModeration
 	case MailStaff:
-		return p.NotifyStaff
-	case MailDigest:
+		return &p.NotifyStaff
+	}
+	return nil
+}
+
+// Wants reports whether p lets mail of kind be sent.
+func (p *EmailPreferences) Wants(kind string) bool {
+	if kind == MailDigest {
 		return p.Digest == DigestDaily || p.Digest == DigestWeekly
+	}
+	if f := p.flag(kind); f != nil {
+		return *f
 	}
 	return ServiceMail(kind)
 }
@@ -75,19 +85,10 @@ func (p *EmailPreferences) Wants(kind string) bool {
 // Unsubscribe turns kind off and reports whether it was on.
 func (p *EmailPreferences) Unsubscribe(kind string) bool {
 	was := p.Wants(kind)
-	switch kind {
-	case MailReplies:
-		p.NotifyReplies = false
-	case MailMentions:
-		p.NotifyMentions = false
-	case MailSolution:
-		p.NotifySolution = false
-	case MailModeration:
-		p.NotifyModeration = false
-	case MailStaff:
-		p.NotifyStaff = false
-	case MailDigest:
+	if kind == MailDigest {
 		p.Digest = DigestNever
+	} else if f := p.flag(kind); f != nil {
+		*f = false
 	}
 	return was
 }

@@ -514,3 +514,15 @@ func walk(m *Message, h getter, body io.Reader, depth int) error {
 	*dst = strings.ReplaceAll(string(b), "\r\n", "\n")
 	return nil
 }
+
+// To returns the messages whose only recipient is addr and whose subject
+// contains about ("" for all of them), in arrival order.
+func (s *Server) To(addr, about string) []Message {
+	var out []Message
+	for _, m := range s.Messages() {
+		if len(m.To) == 1 && strings.EqualFold(m.To[0], addr) && strings.Contains(m.Subject, about) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
