@@ -72,11 +72,8 @@ func (in *RegisterInput) Validate() error {
 	if why := usernameProblem(in.Username); why != "" {
 		v.Add("username", why)
 	}
-	if in.Email == "" {
-		v.Add("email", "enter your email address")
-	} else if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 254 ||
-		!strings.Contains(in.Email[strings.LastIndexByte(in.Email, '@'):], ".") {
-		v.Add("email", "enter a valid email address, like name@example.com")
+	if why := emailProblem(in.Email); why != "" {
+		v.Add("email", why)
 	}
 	if why := passwordProblem(in.Password, in.Username); why != "" {
 		v.Add("password", why)
@@ -246,6 +243,18 @@ func (s *Service) Profile(ctx context.Context, username string) (*models.User, e
 		return nil, fmt.Errorf("user %q erased: %w", username, models.ErrNotFound)
 	}
 	return u, nil
+}
+
+// emailProblem says what is wrong with an email address, or "".
+func emailProblem(email string) string {
+	if email == "" {
+		return "enter your email address"
+	}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 ||
+		!strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return "enter a valid email address, like name@example.com"
+	}
+	return ""
 }
 
 // passwordProblem says what is wrong with a new password for username, or "".

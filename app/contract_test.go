@@ -152,6 +152,28 @@ type contractWorld struct {
 	badge   *models.Badge // granted by hand
 }
 
+// spare is a sign-in of its own (a session and a token) for a route to end.
+type spare struct{ session, token int64 }
+
+// spareLogin signs role's member in once more through the API.
+func (w *contractWorld) spareLogin(t *testing.T, role string) spare {
+	t.Helper()
+	u := w.user[role]
+	res, body := call(t, w.a, jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]any{"login": u.Username, "password": "a long password"}, ""))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("sign in %s again: %d %s", u.Username, res.StatusCode, body)
+	}
+	var sp spare
+	ctx := context.Background()
+	if err := w.db.NewRaw("SELECT max(id) FROM sessions WHERE user_id = ?", u.ID).Scan(ctx, &sp.session); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.NewRaw("SELECT max(id) FROM api_tokens WHERE user_id = ?", u.ID).Scan(ctx, &sp.token); err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
 func newContractWorld(t *testing.T, db *bun.DB) *contractWorld {
 	w := &contractWorld{mapiWorld: newMapiWorld(t, db)}
 	deps, catchUp := withSearch(t, db)
@@ -228,6 +250,17 @@ func contractCalls() map[string]contractCall {
 		},
 		"PUT /api/v1/categories/{id}/watch": func(t *testing.T, w *contractWorld) (string, any, string) {
 			return f("/api/v1/categories/%d/watch", w.cat.ID), map[string]any{"level": "muted"}, "member"
+		},
+		"PATCH /api/v1/me":             as("member", "/api/v1/me", map[string]any{"display_name": "Member M.", "bio": "Here to help."}),
+		"PUT /api/v1/me/password":      as("author", "/api/v1/me/password", map[string]any{"current_password": "a long password", "password": "a long password"}),
+		"POST /api/v1/me/email/change": as("author", "/api/v1/me/email/change", map[string]any{"email": "author-new@example.com", "password": "a long password"}),
+		"GET /api/v1/me/sessions":      as("member", "/api/v1/me/sessions", nil),
+		"GET /api/v1/me/tokens":        as("member", "/api/v1/me/tokens", nil),
+		"DELETE /api/v1/me/sessions/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/me/sessions/%d", w.spareLogin(t, "member").session), nil, "member"
+		},
+		"DELETE /api/v1/me/tokens/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
+			return f("/api/v1/me/tokens/%d", w.spareLogin(t, "member").token), nil, "member"
 		},
 		"GET /api/v1/me/email":         as("member", "/api/v1/me/email", nil),
 		"PUT /api/v1/me/email":         as("member", "/api/v1/me/email", map[string]any{"replies": true, "digest": "weekly"}),

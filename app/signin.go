@@ -260,6 +260,12 @@ type settingsData struct {
 	Staff       bool
 	Watches     []*notify.Watched
 	Digests     []string
+	// Forms are the account forms by section (profile, password, address):
+	// what was typed and the errors, after a refused submit.
+	Forms    map[string]*form
+	Profile  *models.User
+	Sessions []sessionView
+	Tokens   []tokenView
 }
 
 type identityRow struct {
@@ -274,11 +280,37 @@ func (s *server) settingsPage(c *fiber.Ctx) error {
 }
 
 func (s *server) renderSettings(c *fiber.Ctx, msg string) error {
+	return s.renderSettingsPage(c, msg, nil)
+}
+
+// renderSettingsWith renders /settings with forms kept as typed.
+func (s *server) renderSettingsWith(c *fiber.Ctx, forms map[string]*form) error {
+	return s.renderSettingsPage(c, "", forms)
+}
+
+func (s *server) renderSettingsPage(c *fiber.Ctx, msg string, forms map[string]*form) error {
 	u := currentUser(c)
 	d, err := s.settingsOf(c.UserContext(), u)
 	if err != nil {
 		return err
 	}
+	if d.Sessions, err = s.sessionViews(c); err != nil {
+		return err
+	}
+	if d.Tokens, err = s.tokenViews(c); err != nil {
+		return err
+	}
+	d.Forms = map[string]*form{}
+	for _, k := range []string{"profile", "password", "address"} {
+		d.Forms[k] = &form{Values: map[string]string{}}
+		if f := forms[k]; f != nil {
+			d.Forms[k] = f
+		}
+	}
+	if forms["profile"] == nil {
+		d.Forms["profile"].Values = map[string]string{"display_name": u.DisplayName, "bio": u.Bio}
+	}
+	d.Profile = u
 	d.Linked, d.Error, d.Saved = s.oauth.Label(c.Query("linked")), msg, c.Query("saved")
 	if c.Query("reset") != "" {
 		d.Saved = "reset"

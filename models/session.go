@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -102,4 +103,46 @@ func DeleteUserSessions(ctx context.Context, db bun.IDB, userID int64) error {
 func DeleteUserTokens(ctx context.Context, db bun.IDB, userID int64) error {
 	_, err := db.NewDelete().Model((*APIToken)(nil)).Where("user_id = ?", userID).Exec(ctx)
 	return notFound(err, "revoke tokens")
+}
+
+// DeleteOtherSessions ends every session of a member but keep (0: none kept).
+func DeleteOtherSessions(ctx context.Context, db bun.IDB, userID, keep int64) error {
+	_, err := db.NewDelete().Model((*Session)(nil)).Where("user_id = ?", userID).Where("id <> ?", keep).Exec(ctx)
+	return notFound(err, "end other sessions")
+}
+
+// SessionsOf lists a member's live sessions, most recently seen first.
+func SessionsOf(ctx context.Context, db bun.IDB, userID int64, now time.Time) ([]*Session, error) {
+	var ss []*Session
+	err := db.NewSelect().Model(&ss).Where("user_id = ?", userID).Where("expires_at > ?", now).
+		OrderExpr("last_seen_at DESC, id DESC").Scan(ctx)
+	return ss, notFound(err, "list sessions")
+}
+
+// DeleteSessionOf ends session id when it is the member's. Errors: ErrNotFound.
+func DeleteSessionOf(ctx context.Context, db bun.IDB, userID, id int64) error {
+	return deleteOwn(ctx, db, (*Session)(nil), userID, id, "session")
+}
+
+// TokensOf lists a member's API tokens, newest first.
+func TokensOf(ctx context.Context, db bun.IDB, userID int64) ([]*APIToken, error) {
+	var ts []*APIToken
+	err := db.NewSelect().Model(&ts).Where("user_id = ?", userID).OrderExpr("id DESC").Scan(ctx)
+	return ts, notFound(err, "list tokens")
+}
+
+// DeleteTokenOf revokes token id when it is the member's. Errors: ErrNotFound.
+func DeleteTokenOf(ctx context.Context, db bun.IDB, userID, id int64) error {
+	return deleteOwn(ctx, db, (*APIToken)(nil), userID, id, "token")
+}
+
+func deleteOwn(ctx context.Context, db bun.IDB, model any, userID, id int64, what string) error {
+	res, err := db.NewDelete().Model(model).Where("id = ?", id).Where("user_id = ?", userID).Exec(ctx)
+	if err != nil {
+		return notFound(err, "delete "+what)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s %d: %w", what, id, ErrNotFound)
+	}
+	return nil
 }

@@ -298,3 +298,24 @@ func SetPassword(ctx context.Context, db bun.IDB, userID int64, hash string, now
 		Where("id = ?", userID).Exec(ctx)
 	return notFound(err, "set password")
 }
+
+// UpdateProfile stores u's display name and bio.
+func UpdateProfile(ctx context.Context, db bun.IDB, u *User) error {
+	_, err := db.NewUpdate().Model(u).Column("display_name", "bio", "updated_at").WherePK().Exec(ctx)
+	return notFound(err, "update profile")
+}
+
+// SetEmail gives a member a new, unconfirmed address; a bounce of the old one no longer counts.
+func SetEmail(ctx context.Context, db bun.IDB, userID int64, email string, now time.Time) error {
+	_, err := db.NewUpdate().Model((*User)(nil)).Set("email = ?", email).Set("email_verified_at = NULL").
+		Set("updated_at = ?", now).Where("id = ?", userID).Exec(ctx)
+	if IsUniqueViolation(err) {
+		return emailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("set email: %w", err)
+	}
+	_, err = db.NewUpdate().Model((*EmailPreferences)(nil)).Set("bouncing_at = NULL").Set("bounce_reason = ''").
+		Where("user_id = ?", userID).Exec(ctx)
+	return notFound(err, "clear bounce")
+}

@@ -1,0 +1,227 @@
+package app
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"agora/accounts"
+	"agora/models"
+)
+
+// The member's own account in /settings and /api/v1/me: profile, password,
+// address, sessions and API tokens.
+
+// sessionView is a signed-in browser as the member sees it (never its id's secret).
+type sessionView struct {
+	ID         int64     `json:"id"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	Current    bool      `json:"current"`
+}
+
+// tokenView is an API token as the member sees it (never the token).
+type tokenView struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func (s *server) sessionViews(c *fiber.Ctx) ([]sessionView, error) {
+	ss, err := s.Accounts.Sessions(c.UserContext(), currentUser(c))
+	if err != nil {
+		return nil, err
+	}
+	cur := currentSession(c)
+	out := make([]sessionView, len(ss))
+	for i, x := range ss {
+		out[i] = sessionView{ID: x.ID, IP: x.IP, UserAgent: x.UserAgent, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt,
+			Current: cur != nil && cur.ID == x.ID}
+	}
+	return out, nil
+}
+
+func (s *server) tokenViews(c *fiber.Ctx) ([]tokenView, error) {
+	ts, err := s.Accounts.Tokens(c.UserContext(), currentUser(c))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tokenView, len(ts))
+	for i, t := range ts {
+		out[i] = tokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt}
+	}
+	return out, nil
+}
+
+// settingsFormFailed re-renders /settings with section's form as typed and
+// its errors, when err is the client's; otherwise it returns err.
+func (s *server) settingsFormFailed(c *fiber.Ctx, section string, f form, err error) error {
+	if !formFailed(c, &f, err) {
+		return err
+	}
+	return s.renderSettingsWith(c, map[string]*form{section: &f})
+}
+
+// settingsProfileSubmit: POST /settings/profile.
+func (s *server) settingsProfileSubmit(c *fiber.Ctx) error {
+	in := accounts.ProfileInput{DisplayName: c.FormValue("display_name"), Bio: c.FormValue("bio")}
+	if _, err := s.Accounts.UpdateProfile(c.UserContext(), currentUser(c), in); err != nil {
+		return s.settingsFormFailed(c, "profile", form{Values: map[string]string{"display_name": in.DisplayName, "bio": in.Bio}}, err)
+	}
+	return c.Redirect("/settings?saved=profile#profile", http.StatusSeeOther)
+}
+
+// settingsPasswordSubmit: POST /settings/password.
+func (s *server) settingsPasswordSubmit(c *fiber.Ctx) error {
+	f := form{Values: map[string]string{}}
+	var err error
+	if c.FormValue("password") != c.FormValue("password_again") {
+		err = &models.ValidationError{Fields: map[string]string{"password_again": "the two passwords differ"}}
+	} else {
+		err = s.Accounts.ChangePassword(c.UserContext(), currentUser(c), currentSession(c), c.FormValue("current_password"),
+			c.FormValue("password"))
+	}
+	if err != nil {
+		return s.settingsFormFailed(c, "password", f, err)
+	}
+	return c.Redirect("/settings?saved=password#password", http.StatusSeeOther)
+}
+
+// settingsAddressSubmit: POST /settings/email/address — a new address, confirmed by mail.
+func (s *server) settingsAddressSubmit(c *fiber.Ctx) error {
+	email := c.FormValue("email")
+	_, err := s.Accounts.ChangeEmail(c.UserContext(), currentUser(c), currentSession(c), c.FormValue("password"), email,
+		s.Mail.QueueVerification)
+	if err != nil {
+		return s.settingsFormFailed(c, "address", form{Values: map[string]string{"email": email}}, err)
+	}
+	return c.Redirect("/settings?saved=verify#email", http.StatusSeeOther)
+}
+
+// settingsRevokeSessionSubmit: POST /settings/sessions/{id}/revoke.
+func (s *server) settingsRevokeSessionSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RevokeSession(c.UserContext(), currentUser(c), id); err != nil {
+		return err
+	}
+	return c.Redirect("/settings#sessions", http.StatusSeeOther)
+}
+
+// settingsSignOutEverywhereSubmit: POST /settings/sessions/revoke-all — every session and token, this one too.
+func (s *server) settingsSignOutEverywhereSubmit(c *fiber.Ctx) error {
+	if err := s.Accounts.SignOutEverywhere(c.UserContext(), currentUser(c)); err != nil {
+		return err
+	}
+	c.Cookie(s.cookie(sessionCookie, "", -time.Hour))
+	return c.Redirect("/login", http.StatusSeeOther)
+}
+
+// settingsRevokeTokenSubmit: POST /settings/tokens/{id}/revoke.
+func (s *server) settingsRevokeTokenSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RevokeTokenID(c.UserContext(), currentUser(c), id); err != nil {
+		return err
+	}
+	return c.Redirect("/settings#sessions", http.StatusSeeOther)
+}
+
+// apiUpdateMe: PATCH /api/v1/me {display_name, bio} → the member.
+func (s *server) apiUpdateMe(c *fiber.Ctx) error {
+	var in accounts.ProfileInput
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.Accounts.UpdateProfile(c.UserContext(), currentUser(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": meUser{u, u.Email}})
+}
+
+// apiChangePassword: PUT /api/v1/me/password {current_password, password} → 204.
+func (s *server) apiChangePassword(c *fiber.Ctx) error {
+	var in struct {
+		Current  string `json:"current_password"`
+		Password string `json:"password"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.Accounts.ChangePassword(c.UserContext(), currentUser(c), currentSession(c), in.Current, in.Password); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// apiChangeEmail: POST /api/v1/me/email/change {email, password} → the address, unconfirmed.
+func (s *server) apiChangeEmail(c *fiber.Ctx) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.Accounts.ChangeEmail(c.UserContext(), currentUser(c), currentSession(c), in.Password, in.Email,
+		s.Mail.QueueVerification)
+	if err != nil {
+		return err
+	}
+	p, err := s.Mail.PreferencesOf(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"email": p})
+}
+
+// apiSessions: GET /api/v1/me/sessions.
+func (s *server) apiSessions(c *fiber.Ctx) error {
+	ss, err := s.sessionViews(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": ss})
+}
+
+// apiRevokeSession: DELETE /api/v1/me/sessions/{id} → 204.
+func (s *server) apiRevokeSession(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RevokeSession(c.UserContext(), currentUser(c), id); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// apiTokens: GET /api/v1/me/tokens.
+func (s *server) apiTokens(c *fiber.Ctx) error {
+	ts, err := s.tokenViews(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": ts})
+}
+
+// apiRevokeToken: DELETE /api/v1/me/tokens/{id} → 204.
+func (s *server) apiRevokeToken(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RevokeTokenID(c.UserContext(), currentUser(c), id); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}

@@ -1,0 +1,213 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"agora/internal/testdb"
+	"agora/models"
+)
+
+// TestSettingsProfile: a bad profile is refused with the form kept as
+// typed; a good one shows on the member's profile and in the API.
+func TestSettingsProfile(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		pia := mustTPUser(t, db, "pia", "")
+		long := strings.Repeat("word ", 101)
+		res, page := pia.post(t, a, "/settings/profile", map[string]string{"display_name": "Pia P.", "bio": long})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		tpWantContains(t, page, "keep the bio under 500 characters", `value="Pia P."`, strings.TrimSpace(long[:40]))
+		res, _ = pia.post(t, a, "/settings/profile", map[string]string{"display_name": "  Pia Pedersen ", "bio": "Support lead at Acme."})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save profile: %d", res.StatusCode)
+		}
+		_, page = getPage(t, a, "/u/pia")
+		tpWantContains(t, page, "Pia Pedersen", "Support lead at Acme.")
+		req := withCookies(jsonReq(http.MethodPatch, "/api/v1/me", map[string]any{"display_name": "Pia", "bio": ""}, ""), pia.cookie)
+		req.Header.Set("X-CSRF-Token", pia.csrf)
+		res, body := call(t, a, req)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"display_name":"Pia"`) {
+			t.Errorf("PATCH /api/v1/me: %d %s", res.StatusCode, body)
+		}
+		req = withCookies(jsonReq(http.MethodPatch, "/api/v1/me", map[string]any{"display_name": "bad\x01name"}, ""), pia.cookie)
+		req.Header.Set("X-CSRF-Token", pia.csrf)
+		if res, body = call(t, a, req); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "display_name") {
+			t.Errorf("a control character in the name: %d %s, want 422", res.StatusCode, body)
+		}
+	})
+}
+
+// TestSettingsPassword: the current password is required; a change signs
+// every other session out and keeps this one.
+func TestSettingsPassword(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		uma := mustTPUser(t, db, "uma", "")
+		other, token := mustAPILogin(t, a, "uma")
+		res, page := uma.post(t, a, "/settings/password", map[string]string{"current_password": "wrong password!",
+			"password": "a new long password", "password_again": "a new long password"})
+		tpWantStatus(t, res, page, http.StatusUnauthorized)
+		res, page = uma.post(t, a, "/settings/password", map[string]string{"current_password": memberPassword,
+			"password": "a new long password", "password_again": "something else"})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		tpWantContains(t, page, "the two passwords differ")
+		res, _ = uma.post(t, a, "/settings/password", map[string]string{"current_password": memberPassword,
+			"password": "a new long password", "password_again": "a new long password"})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("change: %d", res.StatusCode)
+		}
+		if res, _ := uma.get(t, a, "/settings"); res.StatusCode != http.StatusOK {
+			t.Errorf("this session after the change: %d, want still signed in", res.StatusCode)
+		}
+		if res, _ := getPage(t, a, "/settings", other); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("another session after the change: %d, want signed out", res.StatusCode)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, token)); res.StatusCode != http.StatusOK {
+			t.Errorf("an API token after a password change: %d, want it kept (sign out everywhere ends it)", res.StatusCode)
+		}
+		res, _ = call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]any{"login": "uma", "password": "a new long password"}, ""))
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("sign in with the new password: %d", res.StatusCode)
+		}
+
+		// A member without a password sets one within 10 minutes of signing in, not later.
+		sso := mustTPUser(t, db, "ssomember", "")
+		if _, err := db.NewRaw("UPDATE users SET password_hash = '' WHERE id = ?", sso.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.NewRaw("UPDATE sessions SET created_at = ? WHERE user_id = ?", time.Now().UTC().Add(-time.Hour), sso.ID).
+			Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res, page = sso.post(t, a, "/settings/password", map[string]string{"password": "a first password", "password_again": "a first password"})
+		tpWantStatus(t, res, page, http.StatusForbidden)
+		tpWantContains(t, page, "ign in again (within the last 10 minutes)")
+		if _, err := db.NewRaw("UPDATE sessions SET created_at = ? WHERE user_id = ?", time.Now().UTC(), sso.ID).
+			Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res, _ = sso.post(t, a, "/settings/password", map[string]string{"password": "a first password", "password_again": "a first password"})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Errorf("a first password right after signing in: %d, want 303", res.StatusCode)
+		}
+	})
+}
+
+// TestSettingsAddress: a new address needs the password and must be free;
+// it starts unconfirmed, gets the confirmation link, and the old address
+// gets nothing.
+func TestSettingsAddress(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		m := newMailApp(t, db)
+		vera, _ := mustJoin(t, m.a, db, "vera")
+		mustTPUser(t, db, "taken", "")
+		ctx := context.Background()
+		if _, err := models.VerifyEmail(ctx, db, vera.ID, vera.Email, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := models.MarkBouncing(ctx, db, vera.ID, "550", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		m.deliver(t)
+		m.smtp.Reset()
+		res, page := vera.post(t, m.a, "/settings/email/address", map[string]string{"email": "vera@new.example.com", "password": "nope nope nope"})
+		tpWantStatus(t, res, page, http.StatusUnauthorized)
+		tpWantContains(t, page, `value="vera@new.example.com"`)
+		res, page = vera.post(t, m.a, "/settings/email/address", map[string]string{"email": "taken@example.com", "password": memberPassword})
+		tpWantStatus(t, res, page, http.StatusConflict)
+		tpWantContains(t, page, "another account uses that address")
+		res, page = vera.post(t, m.a, "/settings/email/address", map[string]string{"email": "not an address", "password": memberPassword})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		res, _ = vera.post(t, m.a, "/settings/email/address", map[string]string{"email": "vera@new.example.com", "password": memberPassword})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("change the address: %d", res.StatusCode)
+		}
+		_, page = vera.get(t, m.a, "/settings")
+		tpWantContains(t, page, "<strong>vera@new.example.com</strong>", `data-email-state="unverified"`)
+		if strings.Contains(page, "bouncing") {
+			t.Error("the old address's bounce still shows")
+		}
+		m.deliver(t)
+		if got := len(m.to("vera@new.example.com", "Confirm")); got != 1 {
+			t.Errorf("%d confirmation mails to the new address, want 1", got)
+		}
+		if got := len(m.to("vera@example.com", "")); got != 0 {
+			t.Errorf("%d mails to the old address, want none", got)
+		}
+	})
+}
+
+// TestSettingsSessionsAndTokens: the member sees their sessions and tokens
+// (this browser marked), signs one out, cannot touch another member's, and
+// signs out everywhere.
+func TestSettingsSessionsAndTokens(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		wen := mustTPUser(t, db, "wen", "")
+		xia := mustTPUser(t, db, "xia", "")
+		laptop, token := mustAPILogin(t, a, "wen")
+		req := withCookies(jsonReq(http.MethodGet, "/api/v1/me/sessions", nil, ""), wen.cookie)
+		_, body := call(t, a, req)
+		items := decode(t, body)["items"].([]any)
+		if len(items) != 2 {
+			t.Fatalf("sessions: %s, want 2", body)
+		}
+		var laptopID, currentID float64
+		for _, it := range items {
+			m := it.(map[string]any)
+			if m["current"] == true {
+				currentID = m["id"].(float64)
+			} else {
+				laptopID = m["id"].(float64)
+			}
+		}
+		if currentID == 0 || laptopID == 0 || strings.Contains(body, "token_hash") || strings.Contains(body, laptop.Value) {
+			t.Fatalf("sessions: %s, want this one marked and no secrets", body)
+		}
+		_, page := wen.get(t, a, "/settings")
+		tpWantContains(t, page, fmt.Sprintf(`data-session="%d"`, int(laptopID)), "this browser", `data-token="`)
+		// xia cannot sign wen's laptop out.
+		if res, _ := xia.post(t, a, fmt.Sprintf("/settings/sessions/%d/revoke", int(laptopID)), nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("another member's session: %d, want 404", res.StatusCode)
+		}
+		if res, _ := wen.post(t, a, fmt.Sprintf("/settings/sessions/%d/revoke", int(laptopID)), nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign the laptop out: %d", res.StatusCode)
+		}
+		if res, _ := getPage(t, a, "/settings", laptop); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("the laptop after signing it out: %d", res.StatusCode)
+		}
+		_, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/me/tokens", nil, token))
+		toks := decode(t, body)["items"].([]any)
+		if len(toks) != 1 || strings.Contains(body, token) {
+			t.Fatalf("tokens: %s", body)
+		}
+		tokID := int(toks[0].(map[string]any)["id"].(float64))
+		if res, _ := call(t, a, jsonReq(http.MethodDelete, fmt.Sprintf("/api/v1/me/tokens/%d", tokID+1000), nil, token)); res.StatusCode != http.StatusNotFound {
+			t.Errorf("revoke a token that is not theirs: %d, want 404", res.StatusCode)
+		}
+		// Sign out everywhere: this browser and the tokens too.
+		_, second := mustAPILogin(t, a, "wen")
+		res, _ := wen.post(t, a, "/settings/sessions/revoke-all", nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+			t.Fatalf("sign out everywhere: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		for _, tk := range []string{token, second} {
+			if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, tk)); res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("a token after signing out everywhere: %d, want 401", res.StatusCode)
+			}
+		}
+		if res, _ := wen.get(t, a, "/settings"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("this browser after signing out everywhere: %d", res.StatusCode)
+		}
+		if n := rowCount(t, db, "sessions"); n != 1 { // xia's
+			t.Errorf("%d sessions left, want only xia's", n)
+		}
+	})
+}
