@@ -1,6 +1,9 @@
 package app
 
 import (
+	"bufio"
+	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -224,4 +227,42 @@ func (s *server) apiRevokeToken(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
+}
+
+// exportsPerMinute is how many exports a member may ask for a minute: each
+// reads everything they ever wrote.
+const exportsPerMinute = 3
+
+// streamExport answers with a download written by write as it reads the
+// database, for the signed-in member; a failure halfway is logged (the
+// status is sent by then) and cuts the download short.
+func (s *server) streamExport(c *fiber.Ctx, contentType, filename string,
+	write func(context.Context, *models.User, io.Writer) error) error {
+	u := currentUser(c)
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	ctx := context.WithoutCancel(c.UserContext())
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := write(ctx, u, w); err != nil {
+			s.Log.Error("export", "user_id", u.ID, "err", err)
+		}
+		w.Flush()
+	})
+	return nil
+}
+
+// exportName is the download's file name: agora-{username}-{date}.
+func (s *server) exportName(c *fiber.Ctx, ext string) string {
+	return "agora-" + currentUser(c).Username + "-" + s.Now().UTC().Format("2006-01-02") + ext
+}
+
+// apiExport: GET /api/v1/me/export — the caller's data as one JSON document.
+func (s *server) apiExport(c *fiber.Ctx) error {
+	return s.streamExport(c, fiber.MIMEApplicationJSONCharsetUTF8, s.exportName(c, ".json"), s.Privacy.Export)
+}
+
+// settingsExport: GET /settings/export — the same with a readable page, zipped.
+func (s *server) settingsExport(c *fiber.Ctx) error {
+	return s.streamExport(c, "application/zip", s.exportName(c, ".zip"), s.Privacy.ExportZip)
 }

@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"archive/zip"
 	"context"
+	"encoding/json"
+	"io"
 	"fmt"
 	"net/http"
 	"strings"
@@ -208,6 +211,52 @@ func TestSettingsSessionsAndTokens(t *testing.T) {
 		}
 		if n := rowCount(t, db, "sessions"); n != 1 { // xia's
 			t.Errorf("%d sessions left, want only xia's", n)
+		}
+	})
+}
+
+// TestExportDownloads: the API answers one JSON document, /settings a zip
+// with it and a readable page; both only for the caller, rate-limited.
+func TestExportDownloads(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		yan := mustTPUser(t, db, "yan", "")
+		establish(t, db, "yan")
+		cat := mustTPCategory(t, db, "Help", "help")
+		mustTPTopic(t, db, yan, cat, "Exporting <my> data", "Body with <b>markup</b> & ampersands.")
+		res, body := call(t, a, withCookies(jsonReq(http.MethodGet, "/api/v1/me/export", nil, ""), yan.cookie))
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), `filename="agora-yan-`) {
+			t.Fatalf("export: %d %v", res.StatusCode, res.Header)
+		}
+		doc := decode(t, body)
+		if doc["profile"].(map[string]any)["username"] != "yan" || len(doc["posts"].([]any)) != 1 {
+			t.Errorf("export: %s", body)
+		}
+		res, body = yan.get(t, a, "/settings/export")
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("download: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		z, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{}
+		for _, f := range z.File {
+			r, _ := f.Open()
+			b, _ := io.ReadAll(r)
+			files[f.Name] = string(b)
+		}
+		if !json.Valid([]byte(files["export.json"])) {
+			t.Error("export.json in the zip is not JSON")
+		}
+		tpWantContains(t, files["index.html"], "Everything we hold about yan", "Exporting &lt;my&gt; data",
+			"Body with &lt;b&gt;markup&lt;/b&gt; &amp; ampersands.")
+		yan.get(t, a, "/settings/export") // the third
+		if res, _ := yan.get(t, a, "/settings/export"); res.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("a fourth export within a minute: %d, want 429", res.StatusCode)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/me/export", nil, "")); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a guest's export: %d, want 401", res.StatusCode)
 		}
 	})
 }

@@ -256,6 +256,7 @@ func contractCalls() map[string]contractCall {
 		"POST /api/v1/me/email/change": as("author", "/api/v1/me/email/change", map[string]any{"email": "author-new@example.com", "password": "a long password"}),
 		"GET /api/v1/me/sessions":      as("member", "/api/v1/me/sessions", nil),
 		"GET /api/v1/me/tokens":        as("member", "/api/v1/me/tokens", nil),
+		"GET /api/v1/me/export":        as("member", "/api/v1/me/export", nil),
 		"DELETE /api/v1/me/sessions/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
 			return f("/api/v1/me/sessions/%d", w.spareLogin(t, "member").session), nil, "member"
 		},
@@ -527,6 +528,7 @@ func TestContractPages(t *testing.T) {
 		"/settings":         {path: "/settings", role: "member"},
 		"/auth/signup":      {path: "/auth/signup", role: "anonymous", status: http.StatusForbidden}, // without a sign-up in progress; signin_test.go walks one
 		"/password/forgot":  {path: "/password/forgot", role: "anonymous"},
+		"/settings/export":  {path: "", role: ""}, // a zip, not a page: TestExportDownloads opens it
 		// Mail links without a valid token: the 400 page; mail_test.go follows real ones.
 		"/email/verify":              {path: "/email/verify?token=x", role: "anonymous", status: http.StatusBadRequest},
 		"/email/unsubscribe/{token}": {path: "/email/unsubscribe/x.y", role: "anonymous", status: http.StatusBadRequest},

@@ -22,6 +22,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Use("/api/v1", s.rateLimit(s.Config.RateLimit, clientKey))
 	app.Use(refuseBadAuth, refuseNUL, s.checkCSRF)
 	authLimit := s.rateLimit(s.AuthRateLimit, ipKey)
+	exportLimit := s.rateLimit(exportsPerMinute, func(c *fiber.Ctx) string { return "export" + clientKey(c) })
 
 	api := app.Group("/api/v1")
 	api.Post("/auth/register", authLimit, s.apiRegister)
@@ -34,6 +35,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/me/sessions", requireUser, s.apiSessions)
 	api.Delete("/me/sessions/:id", requireUser, s.apiRevokeSession)
 	api.Get("/me/tokens", requireUser, s.apiTokens)
+	api.Get("/me/export", requireUser, exportLimit, s.apiExport)
 	api.Delete("/me/tokens/:id", requireUser, s.apiRevokeToken)
 	api.Get("/users/:username", s.apiUser)
 	api.Get("/search", s.apiSearch)
@@ -105,6 +107,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Post("/password/reset", authLimit, s.resetSubmit)
 	app.Post("/settings/email", requireUser, s.settingsEmailSubmit)
 	app.Post("/settings/profile", requireUser, s.settingsProfileSubmit)
+	app.Get("/settings/export", requireUser, exportLimit, s.settingsExport)
 	app.Post("/settings/password", requireUser, authLimit, s.settingsPasswordSubmit)
 	app.Post("/settings/email/address", requireUser, authLimit, s.settingsAddressSubmit)
 	app.Post("/settings/sessions/revoke-all", requireUser, s.settingsSignOutEverywhereSubmit)

@@ -17,6 +17,7 @@ import (
 	"agora/models"
 	"agora/moderation"
 	"agora/notify"
+	"agora/privacy"
 	"agora/schedule"
 	"agora/search"
 	"agora/site"
@@ -38,6 +39,8 @@ type Set struct {
 	Schedule *schedule.Runner
 	// Mail queues and delivers mail; whoever serves runs its delivery loop.
 	Mail *mailer.Service
+	// Privacy exports a member's data.
+	Privacy *privacy.Service
 }
 
 // Schedule names of the durable passes.
@@ -78,7 +81,7 @@ func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index
 	r := reactor{levels: lv, badges: bs}
 	set := Set{Accounts: acc, Forum: forum.New(db, now), Moderation: moderation.New(db, now), Site: st,
 		Notify: notify.New(db, now), Badges: bs, Levels: lv, Search: search.NewService(db, ix),
-		Views: forum.NewViewCounter(db, now), Mail: ml}
+		Views: forum.NewViewCounter(db, now), Mail: ml, Privacy: privacy.New(db, now)}
 	set.Forum.Events, set.Moderation.Events, set.Views.Events = r, r, r
 	set.Schedule = schedule.New(db, now,
 		schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,
