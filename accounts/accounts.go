@@ -304,19 +304,3 @@ func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
 	m, err := models.PurgeSignInState(ctx, s.db, now)
 	return n + m, err
 }
-
-// RunPurge purges expired sessions now and then every interval until ctx ends.
-func (s *Service) RunPurge(ctx context.Context, every time.Duration, onErr func(error)) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			onErr(err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}

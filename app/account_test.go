@@ -260,3 +260,30 @@ func TestExportDownloads(t *testing.T) {
 		}
 	})
 }
+
+// TestDoNotTrackViews: a request with DNT or Sec-GPC counts as a view and
+// leaves no identifier behind, not even a hashed address.
+func TestDoNotTrackViews(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a, set := newAppSet(t, db)
+		zed := mustTPUser(t, db, "zed", "")
+		topic := mustTPTopic(t, db, zed, mustTPCategory(t, db, "Help", "help"), "Counting views politely", "Hello.")
+		path := fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug)
+		for _, h := range []string{"DNT", "Sec-GPC"} {
+			req := jsonReq(http.MethodGet, path, nil, "")
+			req.Header.Set(h, "1")
+			if res, _ := call(t, a, req); res.StatusCode != http.StatusOK {
+				t.Fatalf("GET with %s: %d", h, res.StatusCode)
+			}
+		}
+		if err := set.Views.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var views, hashed int
+		db.NewRaw("SELECT view_count FROM topics WHERE id = ?", topic.ID).Scan(context.Background(), &views)
+		db.NewRaw("SELECT count(*) FROM topic_views WHERE viewer NOT LIKE 'n%'").Scan(context.Background(), &hashed)
+		if views != 2 || hashed != 0 {
+			t.Errorf("views %d, identified view records %d; want 2 and 0", views, hashed)
+		}
+	})
+}

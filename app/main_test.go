@@ -65,8 +65,8 @@ func newAppSet(t testing.TB, db *bun.DB, change ...func(*app.Deps)) (*fiber.App,
 	if err != nil {
 		t.Fatalf("mail sender: %v", err)
 	}
-	set, err := services.New(context.Background(), db, d.Now, nil, mailer.Config{BaseURL: d.Config.BaseURL,
-		From: d.Config.MailFrom, PostalAddress: d.Config.MailPostalAddress, Sender: sender, Log: d.Log})
+	set, err := services.New(context.Background(), db, d.Now, nil, services.Options{Mail: mailer.Config{BaseURL: d.Config.BaseURL,
+		From: d.Config.MailFrom, PostalAddress: d.Config.MailPostalAddress, Sender: sender, Log: d.Log}, RetentionDays: d.Config.RetentionDays})
 	if err != nil {
 		t.Fatalf("services.New: %v", err)
 	}

@@ -200,8 +200,13 @@ func requireAdmin(c *fiber.Ctx) error {
 }
 
 // viewerKey identifies a reader for view counting: the member, or a hash of
-// the address so raw IPs are never stored.
+// the address so raw IPs are never stored. A request that asks not to be
+// tracked (DNT, Sec-GPC) is counted under a random key: one view, no
+// identifier.
 func viewerKey(c *fiber.Ctx) string {
+	if c.Get("DNT") == "1" || c.Get("Sec-GPC") == "1" {
+		return "n" + accounts.NewToken()[:16]
+	}
 	if u := currentUser(c); u != nil {
 		return "u" + strconv.FormatInt(u.ID, 10)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"agora/internal/testdb"
-	"agora/mailer"
 	"agora/models"
 	"agora/seed"
 	"agora/services"
@@ -32,7 +31,7 @@ func BenchmarkTopicTemplate(b *testing.B) {
 	if err := db.NewSelect().Model(&topic).Where("reply_count >= 19").Limit(1).Scan(ctx); err != nil {
 		b.Fatalf("no topic with 20 posts: %v", err)
 	}
-	set, err := services.New(ctx, db, nil, nil, mailer.Config{})
+	set, err := services.New(ctx, db, nil, nil, services.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

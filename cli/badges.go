@@ -8,7 +8,6 @@ import (
 
 	"agora/config"
 	"agora/internal/progress"
-	"agora/mailer"
 	"agora/services"
 )
 
@@ -31,7 +30,7 @@ func badgesCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
-	set, err := services.New(ctx, db, nil, nil, mailer.Config{})
+	set, err := services.New(ctx, db, nil, nil, services.Options{})
 	if err != nil {
 		return err
 	}

@@ -171,8 +171,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return &config.Error{Var: "AGORA_SMTP_URL", Value: "(hidden)", Why: err.Error()}
 	}
-	set, err := services.New(ctx, db, nil, index, mailer.Config{BaseURL: cfg.BaseURL, From: cfg.MailFrom,
-		PostalAddress: cfg.MailPostalAddress, Sender: sender, Log: log})
+	set, err := services.New(ctx, db, nil, index, services.Options{Mail: mailer.Config{BaseURL: cfg.BaseURL, From: cfg.MailFrom,
+		PostalAddress: cfg.MailPostalAddress, Sender: sender, Log: log}, RetentionDays: cfg.RetentionDays})
 	if err != nil {
 		return err
 	}
@@ -216,10 +216,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 }
 
 // startBackground runs the server's background work until ctx ends: the
-// search indexer, the flusher of views, reads and visits, the purge of
-// expired sessions, the mail queue, the durable schedule (the nightly level
-// pass, the digests) and the
-// re-rendering of posts made by an older markup policy.
+// search indexer, the flusher of views, reads and visits, the mail queue,
+// the durable schedule (the nightly level pass, the digests, the retention
+// pass with expired sessions) and the re-rendering of posts made by an
+// older markup policy.
 func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -227,9 +227,6 @@ func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *s
 	})
 	wg.Go(func() {
 		set.Views.Run(ctx, 5*time.Second, func(err error) { log.Error("flush view counts", "err", err) })
-	})
-	wg.Go(func() {
-		set.Accounts.RunPurge(ctx, time.Hour, func(err error) { log.Error("purge expired sessions", "err", err) })
 	})
 	wg.Go(func() {
 		set.Mail.Run(ctx, 5*time.Second, func(err error) { log.Error("mail pass", "err", err) })

@@ -28,6 +28,7 @@ type Config struct {
 	RateLimit      int           // AGORA_RATE_LIMIT: API requests per minute per client
 	ShutdownGrace  time.Duration // AGORA_SHUTDOWN_GRACE: time allowed for in-flight requests at shutdown
 	PageCacheMB    int           // AGORA_PAGE_CACHE_MB: memory for rendered pages (compressed); 0 turns the cache off
+	RetentionDays  int           // AGORA_RETENTION_DAYS: how long addresses, browsers and sent mail are kept
 
 	// Sign-in with other accounts, from the environment only (a flag would
 	// show its secret in the process list).
@@ -75,7 +76,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 		return def
 	}
 	var c Config
-	var proxies, rate, grace, pageCache string
+	var proxies, rate, grace, pageCache, retention string
 	fs := flag.NewFlagSet("agora", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Addr, "addr", env("AGORA_ADDR", "127.0.0.1:3000"), "listen address")
@@ -88,6 +89,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs.StringVar(&rate, "rate-limit", env("AGORA_RATE_LIMIT", "600"), "API requests per minute per client")
 	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
 	fs.StringVar(&pageCache, "page-cache-mb", env("AGORA_PAGE_CACHE_MB", "64"), "MiB of memory for rendered pages (0: off)")
+	fs.StringVar(&retention, "retention-days", env("AGORA_RETENTION_DAYS", "90"), "days IP addresses, user agents and sent mail are kept")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, fmt.Errorf("%w: %w", ErrBadFlag, err) // errors.Is(err, flag.ErrHelp) for -h
 	}
@@ -141,6 +143,9 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	c.ShutdownGrace = d
 	if c.PageCacheMB, err = strconv.Atoi(strings.TrimSpace(pageCache)); err != nil || c.PageCacheMB < 0 {
 		return c, nil, &Error{"AGORA_PAGE_CACHE_MB", pageCache, "want a whole number of MiB (0 turns the cache off)"}
+	}
+	if c.RetentionDays, err = strconv.Atoi(strings.TrimSpace(retention)); err != nil || c.RetentionDays < 1 || c.RetentionDays > 3650 {
+		return c, nil, &Error{"AGORA_RETENTION_DAYS", retention, "want a whole number of days from 1 to 3650"}
 	}
 	if err := c.loadSignIn(getenv); err != nil {
 		return c, nil, err

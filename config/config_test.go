@@ -39,6 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		RateLimit:     600,
 		ShutdownGrace: 15 * time.Second,
 		PageCacheMB:   64,
+		RetentionDays: 90,
 		OAuth:         map[string]config.Client{},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -159,6 +160,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"rate limit flag", nil, []string{"--rate-limit", "none"}, "AGORA_RATE_LIMIT"},
 		{"page cache negative", map[string]string{"AGORA_PAGE_CACHE_MB": "-1"}, nil, "AGORA_PAGE_CACHE_MB"},
 		{"page cache word", map[string]string{"AGORA_PAGE_CACHE_MB": "big"}, nil, "AGORA_PAGE_CACHE_MB"},
+		{"retention zero", map[string]string{"AGORA_RETENTION_DAYS": "0"}, nil, "AGORA_RETENTION_DAYS"},
+		{"retention word", map[string]string{"AGORA_RETENTION_DAYS": "forever"}, nil, "AGORA_RETENTION_DAYS"},
 		{"shutdown grace no unit", map[string]string{"AGORA_SHUTDOWN_GRACE": "15"}, nil, "AGORA_SHUTDOWN_GRACE"},
 		{"shutdown grace negative", map[string]string{"AGORA_SHUTDOWN_GRACE": "-1s"}, nil, "AGORA_SHUTDOWN_GRACE"},
 		{"oauth id without secret", map[string]string{"AGORA_OAUTH_GITHUB_CLIENT_ID": "abc"}, nil, "AGORA_OAUTH_GITHUB_CLIENT_SECRET"},

@@ -61,8 +61,8 @@ func (w *world) services(t *testing.T, wrap ...func(mailer.Sender) mailer.Sender
 	for _, f := range wrap {
 		sender = f(sender)
 	}
-	set, err := services.New(context.Background(), w.db, w.clock, nil, mailer.Config{BaseURL: baseURL,
-		From: "Community <community@example.com>", PostalAddress: postal, Sender: sender, Log: log})
+	set, err := services.New(context.Background(), w.db, w.clock, nil, services.Options{Mail: mailer.Config{BaseURL: baseURL,
+		From: "Community <community@example.com>", PostalAddress: postal, Sender: sender, Log: log}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"agora/app"
 	"agora/config"
 	"agora/internal/testdb"
-	"agora/mailer"
 	"agora/markup"
 	"agora/models"
 	"agora/services"
@@ -57,7 +56,7 @@ func grApp(t *testing.T, f *fixture) *fiber.App {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return f.now }
-	set, err := services.New(context.Background(), f.db, clock, nil, mailer.Config{})
+	set, err := services.New(context.Background(), f.db, clock, nil, services.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

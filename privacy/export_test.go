@@ -83,7 +83,7 @@ func TestExportCoversEveryReferenceToMembers(t *testing.T) {
 func TestExportHoldsTheMembersDataAndNobodyElses(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		set, err := services.New(ctx, db, nil, nil, mailer.Config{BaseURL: "http://forum.example"})
+		set, err := services.New(ctx, db, nil, nil, services.Options{Mail: mailer.Config{BaseURL: "http://forum.example"}})
 		if err != nil {
 			t.Fatal(err)
 		}

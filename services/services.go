@@ -47,12 +47,27 @@ type Set struct {
 const (
 	NightlyLevels = "nightly_levels"
 	MailDigests   = "mail_digests"
+	Retention     = "retention"
 )
 
-// New builds the services over db with the clock now (nil: time.Now), the
-// search index ix (nil: search answers that it is unavailable) and the mail
-// settings (an empty Community is the site's name; a nil Sender logs mail).
-func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index, mail mailer.Config) (Set, error) {
+// Options are the installation's settings the services need.
+type Options struct {
+	// Mail: an empty Community is the site's name; a nil Sender logs mail.
+	Mail mailer.Config
+	// RetentionDays is privacy.Retention's Days (0: DefaultRetentionDays).
+	RetentionDays int
+}
+
+// DefaultRetentionDays is AGORA_RETENTION_DAYS's default.
+const DefaultRetentionDays = 90
+
+// New builds the services over db with the clock now (nil: time.Now) and
+// the search index ix (nil: search answers that it is unavailable).
+func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index, opts Options) (Set, error) {
+	mail := opts.Mail
+	if opts.RetentionDays == 0 {
+		opts.RetentionDays = DefaultRetentionDays
+	}
 	acc := accounts.New(db, now)
 	st, err := site.New(ctx, db, now, acc)
 	if err != nil {
@@ -86,7 +101,11 @@ func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index
 	set.Schedule = schedule.New(db, now,
 		schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,
 			Run: func(ctx context.Context) error { _, err := lv.Nightly(ctx); return err }},
-		schedule.Job{Name: MailDigests, Next: schedule.Hourly, Lease: 30 * time.Minute, Run: ml.DigestPass})
+		schedule.Job{Name: MailDigests, Next: schedule.Hourly, Lease: 30 * time.Minute, Run: ml.DigestPass},
+		schedule.Job{Name: Retention, Next: schedule.Hourly, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := set.Privacy.Retain(ctx, privacy.Retention{Days: opts.RetentionDays, Expired: acc.PurgeExpired})
+			return err
+		}})
 	return set, nil
 }
 

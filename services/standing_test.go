@@ -15,7 +15,6 @@ import (
 	"agora/forum"
 	"agora/internal/testdb"
 	"agora/levels"
-	"agora/mailer"
 	"agora/models"
 	"agora/moderation"
 	"agora/services"
@@ -40,7 +39,7 @@ var day0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 func newCommunity(t *testing.T, db *bun.DB) *community {
 	t.Helper()
 	c := &community{db: db, now: day0}
-	set, err := services.New(context.Background(), db, c.clock, nil, mailer.Config{})
+	set, err := services.New(context.Background(), db, c.clock, nil, services.Options{})
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
