@@ -289,11 +289,11 @@ func (s *server) adminRoleSubmit(c *fiber.Ctx) error {
 // apiGuidelines: GET /api/v1/guidelines → {markdown, html, items}: the text
 // as written, its rendering and the guidelines members flag for.
 func (s *server) apiGuidelines(c *fiber.Ctx) error {
-	md, err := s.Moderation.GuidelinesText(c.UserContext())
+	md, err := s.Moderation.Text(c.UserContext(), moderation.GuidelinesDoc)
 	if err != nil {
 		return err
 	}
-	html, err := s.Moderation.GuidelinesHTML(c.UserContext())
+	html, err := s.Moderation.HTML(c.UserContext(), moderation.GuidelinesDoc)
 	if err != nil {
 		return err
 	}
@@ -308,27 +308,56 @@ func (s *server) apiUpdateGuidelines(c *fiber.Ctx) error {
 	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.Moderation.UpdateGuidelines(c.UserContext(), currentUser(c), req.Body); err != nil {
+	if err := s.Moderation.Update(c.UserContext(), currentUser(c), moderation.GuidelinesDoc, req.Body); err != nil {
 		return err
 	}
 	return s.apiGuidelines(c)
 }
 
-// adminGuidelinesForm: GET /admin/guidelines.
-func (s *server) adminGuidelinesForm(c *fiber.Ctx) error {
-	md, err := s.Moderation.GuidelinesText(c.UserContext())
-	if err != nil {
-		return err
-	}
-	return s.render(c, "admin_guidelines", "Edit the community guidelines",
-		form{Values: map[string]string{"body": md, "saved": c.Query("saved")}})
+// adminDocument is an admin's form for a document (moderation.Document).
+type adminDocument struct {
+	Doc                                moderation.Document
+	Heading, Label, Page, Action, Hint string
 }
 
-// adminGuidelinesSubmit: POST /admin/guidelines.
-func (s *server) adminGuidelinesSubmit(c *fiber.Ctx) error {
-	body := c.FormValue("body")
-	if err := s.Moderation.UpdateGuidelines(c.UserContext(), currentUser(c), body); err != nil {
-		return s.renderForm(c, "admin_guidelines", "Edit the community guidelines", form{Values: map[string]string{"body": body}}, err)
+var (
+	guidelinesForm = adminDocument{Doc: moderation.GuidelinesDoc, Heading: "Edit the community guidelines",
+		Label: "Community guidelines", Page: "/guidelines", Action: "/admin/guidelines",
+		Hint: "Shown at /guidelines; the flag reasons are listed beside it."}
+	privacyForm = adminDocument{Doc: moderation.PrivacyDoc, Heading: "Edit the privacy policy", Label: "Privacy policy",
+		Page: "/privacy", Action: "/admin/privacy",
+		Hint: "Shown at /privacy and linked from every page's footer: say what is stored, why and for how long."}
+)
+
+// adminDocumentPage is the form's data.
+type adminDocumentPage struct {
+	adminDocument
+	Form form
+}
+
+// adminDocumentForm: GET /admin/guidelines, /admin/privacy.
+func (s *server) adminDocumentForm(d adminDocument) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		md, err := s.Moderation.Text(c.UserContext(), d.Doc)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "admin_document", d.Heading, adminDocumentPage{adminDocument: d,
+			Form: form{Values: map[string]string{"body": md, "saved": c.Query("saved")}}})
 	}
-	return c.Redirect("/admin/guidelines?saved=1", http.StatusSeeOther)
+}
+
+// adminDocumentSubmit: POST /admin/guidelines, /admin/privacy.
+func (s *server) adminDocumentSubmit(d adminDocument) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		body := c.FormValue("body")
+		if err := s.Moderation.Update(c.UserContext(), currentUser(c), d.Doc, body); err != nil {
+			f := form{Values: map[string]string{"body": body}}
+			if !formFailed(c, &f, err) {
+				return err
+			}
+			return s.render(c, "admin_document", d.Heading, adminDocumentPage{adminDocument: d, Form: f})
+		}
+		return c.Redirect(d.Action+"?saved=1", http.StatusSeeOther)
+	}
 }

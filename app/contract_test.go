@@ -512,6 +512,8 @@ func TestContractPages(t *testing.T) {
 		"/search":           {path: "/search?q=audit", role: "anonymous"},
 		"/notifications":    {path: "/notifications", role: "author"},
 		"/guidelines":       {path: "/guidelines", role: "anonymous"},
+		"/privacy":          {path: "/privacy", role: "anonymous"},
+		"/admin/privacy":    {path: "/admin/privacy", role: "admin"},
 		"/register":         {path: "/register", role: "anonymous"},
 		"/login":            {path: "/login", role: "anonymous"},
 		"/setup":            {path: "/setup", role: "anonymous", status: http.StatusNotFound}, // documented: 404 once an admin exists (setup_test.go opens it before)

@@ -34,9 +34,15 @@ type guidelinesPage struct {
 	Reasons []moderation.Guideline
 }
 
+// documentPage is a page an admin writes: its HTML and where to edit it.
+type documentPage struct {
+	HTML template.HTML
+	Edit string
+}
+
 // guidelinesPage: GET /guidelines — rendered when the guidelines were saved.
 func (s *server) guidelinesPage(c *fiber.Ctx) error {
-	html, err := s.Moderation.GuidelinesHTML(c.UserContext())
+	html, err := s.Moderation.HTML(c.UserContext(), moderation.GuidelinesDoc)
 	if err != nil {
 		return err
 	}
@@ -44,6 +50,15 @@ func (s *server) guidelinesPage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "guidelines", "Community guidelines", guidelinesPage{HTML: trustedPostHTML(html), Reasons: moderation.Guidelines})
+}
+
+// privacyPage: GET /privacy — the privacy policy, as an admin last wrote it.
+func (s *server) privacyPage(c *fiber.Ctx) error {
+	html, err := s.Moderation.HTML(c.UserContext(), moderation.PrivacyDoc)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "privacy", "Privacy", documentPage{HTML: trustedPostHTML(html), Edit: "/admin/privacy"})
 }
 
 // apiFlagReasons: GET /api/v1/flag-reasons.

@@ -11,9 +11,9 @@ import (
 
 // pageTemplates must exist at start, so a missing file fails fast.
 var pageTemplates = []string{"home", "login", "register", "profile", "setup", "error", "search", "notifications",
-	"forgot_password", "reset_password", "email_done", "unsubscribe",
+	"forgot_password", "reset_password", "email_done", "unsubscribe", "privacy", "admin_document",
 	"topic", "new_topic", "edit_post", "revisions", "admin",
-	"guidelines", "admin_guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended",
+	"guidelines", "flag", "my_reports", "mod_queue", "mod_log", "mod_suspended",
 	"badges", "badge", "admin_levels", "admin_badges", "signup", "settings"}
 
 // page is what every template receives: the frame (who is signed in, the

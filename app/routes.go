@@ -154,8 +154,11 @@ func (s *server) routes(app *fiber.App) {
 	app.Post("/setup", authLimit, s.setupSubmit)
 	// Moderation pages (mod_pages.go).
 	app.Get("/guidelines", s.guidelinesPage)
-	app.Get("/admin/guidelines", requireAdmin, s.adminGuidelinesForm)
-	app.Post("/admin/guidelines", requireAdmin, s.adminGuidelinesSubmit)
+	app.Get("/privacy", s.privacyPage)
+	app.Get("/admin/privacy", requireAdmin, s.adminDocumentForm(privacyForm))
+	app.Post("/admin/privacy", requireAdmin, s.adminDocumentSubmit(privacyForm))
+	app.Get("/admin/guidelines", requireAdmin, s.adminDocumentForm(guidelinesForm))
+	app.Post("/admin/guidelines", requireAdmin, s.adminDocumentSubmit(guidelinesForm))
 	app.Post("/admin/users/:id/role", requireAdmin, s.adminRoleSubmit)
 	app.Get("/p/:id/flag", requireUser, s.flagForm)
 	app.Post("/p/:id/flag", requireUser, s.flagSubmit)

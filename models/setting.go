@@ -12,6 +12,8 @@ const (
 	SettingCommunityName  = "community_name"
 	SettingGuidelines     = "guidelines"      // Markdown of the community guidelines page
 	SettingGuidelinesHTML = "guidelines_html" // its sanitized rendering, made when it is saved
+	SettingPrivacy        = "privacy"         // Markdown of the /privacy page
+	SettingPrivacyHTML    = "privacy_html"    // its sanitized rendering
 )
 
 // Setting is one operator-editable value.

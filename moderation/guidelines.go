@@ -97,34 +97,50 @@ Any member can flag a post from its menu and choose which guideline it breaks. M
 Questions about these guidelines? Ask in the community or contact the moderators.
 `
 
-// GuidelinesText returns the guidelines' Markdown as last saved (or the default).
-func (s *Service) GuidelinesText(ctx context.Context) (string, error) {
-	return models.GetSetting(ctx, s.db, models.SettingGuidelines, DefaultGuidelines)
+// Document is a page admins write in Markdown (the guidelines, the
+// privacy policy): stored as a setting, rendered and sanitized once when
+// saved (or once per markup policy), every change logged.
+type Document struct {
+	Name    string // for messages: "the guidelines"
+	Key     string // the setting holding the Markdown
+	HTMLKey string // the setting holding its rendering, per markup policy
+	Default string
+	Action  string // the log's action for an edit
 }
 
-// guidelinesHTMLKey stores the rendering made by the current markup
-// policy; a newer policy renders it again, once.
-var guidelinesHTMLKey = models.SettingGuidelinesHTML + "_v" + strconv.Itoa(markup.Version)
+func document(name, key, htmlKey, def, action string) Document {
+	return Document{Name: name, Key: key, HTMLKey: htmlKey + "_v" + strconv.Itoa(markup.Version), Default: def, Action: action}
+}
 
-// GuidelinesHTML returns the sanitized rendering of the guidelines, made
-// when they were saved (or once per markup policy), never per request.
-func (s *Service) GuidelinesHTML(ctx context.Context) (string, error) {
-	html, err := models.GetSetting(ctx, s.db, guidelinesHTMLKey, "")
+// The documents.
+var (
+	GuidelinesDoc = document("the guidelines", models.SettingGuidelines, models.SettingGuidelinesHTML, DefaultGuidelines, ActEditGuidelines)
+	PrivacyDoc    = document("the privacy policy", models.SettingPrivacy, models.SettingPrivacyHTML, DefaultPrivacy, ActEditPrivacy)
+)
+
+// Text returns d's Markdown as last saved (or the default).
+func (s *Service) Text(ctx context.Context, d Document) (string, error) {
+	return models.GetSetting(ctx, s.db, d.Key, d.Default)
+}
+
+// HTML returns the sanitized rendering of d, made when it was saved (or
+// once per markup policy), never per request.
+func (s *Service) HTML(ctx context.Context, d Document) (string, error) {
+	html, err := models.GetSetting(ctx, s.db, d.HTMLKey, "")
 	if err != nil || html != "" {
 		return html, err
 	}
-	md, err := s.GuidelinesText(ctx)
+	md, err := s.Text(ctx, d)
 	if err != nil {
 		return "", err
 	}
 	html = markup.Render(md)
-	return html, models.PutSetting(ctx, s.db, guidelinesHTMLKey, html, s.now())
+	return html, models.PutSetting(ctx, s.db, d.HTMLKey, html, s.now())
 }
 
-// UpdateGuidelines replaces the guidelines' Markdown and its rendering
-// and logs the change, in one transaction (admins only).
-// Errors: ErrForbidden, *models.ValidationError.
-func (s *Service) UpdateGuidelines(ctx context.Context, admin *models.User, body string) error {
+// Update replaces d's Markdown and its rendering and logs the change, in
+// one transaction (admins only). Errors: ErrForbidden, *models.ValidationError.
+func (s *Service) Update(ctx context.Context, admin *models.User, d Document, body string) error {
 	if err := policy.Admin(admin); err != nil {
 		return err
 	}
@@ -132,27 +148,27 @@ func (s *Service) UpdateGuidelines(ctx context.Context, admin *models.User, body
 	v := &models.ValidationError{}
 	switch {
 	case strings.TrimSpace(body) == "":
-		v.Add("body", "write the guidelines; they cannot be empty")
+		v.Add("body", "write "+d.Name+"; it cannot be empty")
 	case utf8.RuneCountInString(body) > 50000:
-		v.Add("body", "keep the guidelines under 50,000 characters")
+		v.Add("body", "keep "+d.Name+" under 50,000 characters")
 	}
 	if err := v.Err(); err != nil {
 		return err
 	}
-	before, err := s.GuidelinesText(ctx)
+	before, err := s.Text(ctx, d)
 	if err != nil {
 		return err
 	}
 	now := s.now()
 	html := markup.Render(body)
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := models.PutSetting(ctx, tx, models.SettingGuidelines, body, now); err != nil {
+		if err := models.PutSetting(ctx, tx, d.Key, body, now); err != nil {
 			return err
 		}
-		if err := models.PutSetting(ctx, tx, guidelinesHTMLKey, html, now); err != nil {
+		if err := models.PutSetting(ctx, tx, d.HTMLKey, html, now); err != nil {
 			return err
 		}
-		_, err := Record(ctx, tx, Entry{ModeratorID: &admin.ID, Action: ActEditGuidelines, TargetType: TargetSite,
+		_, err := Record(ctx, tx, Entry{ModeratorID: &admin.ID, Action: d.Action, TargetType: TargetSite,
 			Details: map[string]any{"before": before, "after": body}}, now)
 		return err
 	})

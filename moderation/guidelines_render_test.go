@@ -21,6 +21,7 @@ import (
 	"agora/internal/testdb"
 	"agora/markup"
 	"agora/models"
+	"agora/moderation"
 	"agora/services"
 )
 
@@ -89,7 +90,7 @@ func TestGuidelinesRenderedWhenSaved(t *testing.T) {
 		// Saving stores the Markdown and, beside it, its rendering by the
 		// current markup policy.
 		const body = "# Our rules\n\nBe **kind** to each other.\r\n\r\nAsk *good* questions."
-		if err := f.svc.UpdateGuidelines(ctx, f.admin, body); err != nil {
+		if err := f.svc.Update(ctx, f.admin, moderation.GuidelinesDoc, body); err != nil {
 			t.Fatal(err)
 		}
 		md, _ := grSetting(t, db, models.SettingGuidelines)
@@ -104,15 +105,15 @@ func TestGuidelinesRenderedWhenSaved(t *testing.T) {
 		if !strings.Contains(html, "<strong>kind</strong>") || !strings.Contains(html, "<em>good</em>") {
 			t.Errorf("stored rendering %q is not the Markdown's", html)
 		}
-		if got, err := f.svc.GuidelinesHTML(ctx); err != nil || got != html {
+		if got, err := f.svc.HTML(ctx, moderation.GuidelinesDoc); err != nil || got != html {
 			t.Errorf("GuidelinesHTML = %q, %v; want the stored rendering %q", got, err, html)
 		}
 
 		// Refused edits change neither.
-		if err := f.svc.UpdateGuidelines(ctx, f.mod, "# Mine now"); !errors.Is(err, models.ErrForbidden) {
+		if err := f.svc.Update(ctx, f.mod, moderation.GuidelinesDoc, "# Mine now"); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("moderator's edit: %v, want ErrForbidden", err)
 		}
-		if err := f.svc.UpdateGuidelines(ctx, f.admin, "  \n "); err == nil {
+		if err := f.svc.Update(ctx, f.admin, moderation.GuidelinesDoc, "  \n "); err == nil {
 			t.Error("empty guidelines accepted")
 		}
 		if got, _ := grSetting(t, db, grHTMLKey); got != html {
@@ -125,7 +126,7 @@ func TestGuidelinesRenderedWhenSaved(t *testing.T) {
 		const stored = `<p id="stored-at-write">The rendering stored when the guidelines were saved.</p>`
 		grPut(t, f, grHTMLKey, stored)
 		grPut(t, f, models.SettingGuidelines, "# Changed behind the service\n\nNot rendered on read.")
-		if got, err := f.svc.GuidelinesHTML(ctx); err != nil || got != stored {
+		if got, err := f.svc.HTML(ctx, moderation.GuidelinesDoc); err != nil || got != stored {
 			t.Errorf("GuidelinesHTML = %q, %v; want the stored %q, not a fresh rendering", got, err, stored)
 		}
 
@@ -165,7 +166,7 @@ func TestGuidelinesRenderedOncePerMarkupPolicy(t *testing.T) {
 		if _, ok := grSetting(t, db, grHTMLKey); ok {
 			t.Fatalf("a rendering under %q before any read", grHTMLKey)
 		}
-		got, err := f.svc.GuidelinesHTML(ctx)
+		got, err := f.svc.HTML(ctx, moderation.GuidelinesDoc)
 		if err != nil || got != markup.Render(md) {
 			t.Fatalf("GuidelinesHTML = %q, %v; want this policy's rendering %q", got, err, markup.Render(md))
 		}
@@ -176,7 +177,7 @@ func TestGuidelinesRenderedOncePerMarkupPolicy(t *testing.T) {
 		// Later reads use that stored rendering.
 		const stored = "<p>stored for this policy</p>"
 		grPut(t, f, grHTMLKey, stored)
-		if got, err := f.svc.GuidelinesHTML(ctx); err != nil || got != stored {
+		if got, err := f.svc.HTML(ctx, moderation.GuidelinesDoc); err != nil || got != stored {
 			t.Errorf("second GuidelinesHTML = %q, %v; want the stored %q", got, err, stored)
 		}
 	})
@@ -186,7 +187,7 @@ func TestDefaultGuidelinesRenderedOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		got, err := f.svc.GuidelinesHTML(ctx)
+		got, err := f.svc.HTML(ctx, moderation.GuidelinesDoc)
 		if err != nil || !strings.Contains(got, "<h1") || !strings.Contains(got, "Community guidelines") {
 			t.Fatalf("GuidelinesHTML with nothing saved = %q, %v; want the default's rendering", got, err)
 		}

@@ -33,6 +33,7 @@ const (
 	ActUnsuspendUser  = "unsuspend_user"
 	ActChangeRole     = "change_role"
 	ActEditGuidelines = "edit_guidelines"
+	ActEditPrivacy    = "edit_privacy"
 	ActSetup          = "setup" // the first admin set the community up
 	ActLockLevel      = "lock_level"
 	ActUnlockLevel    = "unlock_level"
@@ -45,7 +46,7 @@ const (
 // LogActions lists every action, in the order the log filter offers them.
 var LogActions = []string{ActAutoHide, ActDismissFlags, ActEditPost, ActRemovePost, ActRemoveTopic, ActRestorePost,
 	ActRestoreTopic, ActLockTopic, ActUnlockTopic, ActPinTopic, ActUnpinTopic, ActMoveTopic, ActSuspendUser,
-	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActSetup, ActLockLevel, ActUnlockLevel, ActEditLevels,
+	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActEditPrivacy, ActSetup, ActLockLevel, ActUnlockLevel, ActEditLevels,
 	ActCreateBadge, ActGrantBadge, ActRevokeBadge}
 
 // Log targets: what an entry acted on.
