@@ -305,7 +305,7 @@ func usernameProblem(name string) string {
 		return "choose a username"
 	case !usernameRE.MatchString(name):
 		return "3 to 20 letters, digits, '_', '.' or '-', starting and ending with a letter or digit"
-	case reservedNames[strings.ToLower(name)]:
+	case reservedNames[strings.ToLower(name)] || strings.HasPrefix(strings.ToLower(name), "deleted-"):
 		return "that username is reserved"
 	}
 	return ""

@@ -72,6 +72,12 @@ func (s *Service) proven(u *models.User, sess *models.Session, password string) 
 	return nil
 }
 
+// Confirm checks that the caller is u, as ChangePassword does, for other
+// grave steps (deleting the account). Errors: ErrBadCredentials, *Refused.
+func (s *Service) Confirm(u *models.User, sess *models.Session, password string) error {
+	return s.proven(u, sess, password)
+}
+
 // ChangePassword sets u's new password after the current one (or a recent
 // sign-in for a member without one) and signs out every other session of
 // theirs. Errors: ErrBadCredentials, *Refused, *models.ValidationError.

@@ -5,12 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"agora/accounts"
 	"agora/models"
+	"agora/privacy"
 )
 
 // The member's own account in /settings and /api/v1/me: profile, password,
@@ -265,4 +267,72 @@ func (s *server) apiExport(c *fiber.Ctx) error {
 // settingsExport: GET /settings/export — the same with a readable page, zipped.
 func (s *server) settingsExport(c *fiber.Ctx) error {
 	return s.streamExport(c, "application/zip", s.exportName(c, ".zip"), s.Privacy.ExportZip)
+}
+
+// eraseSelf deletes the signed-in member's account once they proved it is
+// them, and signs this browser out.
+func (s *server) eraseSelf(c *fiber.Ctx, password string, deletePosts bool) error {
+	u := currentUser(c)
+	if err := s.Accounts.Confirm(u, currentSession(c), password); err != nil {
+		return err
+	}
+	if err := s.Privacy.Erase(c.UserContext(), u, u, privacy.Erasure{DeletePosts: deletePosts}); err != nil {
+		return err
+	}
+	c.Cookie(s.cookie(sessionCookie, "", -time.Hour))
+	return nil
+}
+
+// apiDeleteMe: DELETE /api/v1/me {password, delete_posts} → 202, the account erased.
+func (s *server) apiDeleteMe(c *fiber.Ctx) error {
+	var in struct {
+		Password    string `json:"password"`
+		DeletePosts bool   `json:"delete_posts"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.eraseSelf(c, in.Password, in.DeletePosts); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusAccepted)
+}
+
+// settingsDeleteSubmit: POST /settings/delete — confirmed, with the password.
+func (s *server) settingsDeleteSubmit(c *fiber.Ctx) error {
+	f := form{Values: map[string]string{"delete_posts": c.FormValue("delete_posts")}}
+	var err error
+	if c.FormValue("confirm") == "" {
+		err = &models.ValidationError{Fields: map[string]string{"confirm": "tick the box to confirm: this cannot be undone"}}
+	} else {
+		err = s.eraseSelf(c, c.FormValue("password"), c.FormValue("delete_posts") != "")
+	}
+	if err != nil {
+		return s.settingsFormFailed(c, "delete", f, err)
+	}
+	return s.render(c, "email_done", "Account deleted", emailDone{OK: true, Heading: "Your account is deleted",
+		Message: "Everything personal is gone. Thank you for being part of the community."})
+}
+
+// apiAdminErase: POST /api/v1/admin/users/{id}/erase {reason, delete_posts} → 200, logged.
+// For requests by mail, and members reported to be under 16 (with delete_posts).
+func (s *server) apiAdminErase(c *fiber.Ctx) error {
+	id, in, err := idAndJSON[struct {
+		Reason      string `json:"reason"`
+		DeletePosts bool   `json:"delete_posts"`
+	}](c)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return &models.ValidationError{Fields: map[string]string{"reason": "say why (the request, or the report of a member under 16)"}}
+	}
+	u, err := s.Accounts.User(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.Privacy.Erase(c.UserContext(), currentUser(c), u, privacy.Erasure{DeletePosts: in.DeletePosts, Reason: in.Reason}); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"erased": id, "posts_deleted": in.DeletePosts})
 }

@@ -287,3 +287,75 @@ func TestDoNotTrackViews(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteAccount: a member deletes their account (password and a
+// confirmation on the page; the password in the API), is signed out, and
+// their posts stay signed by a deleted member; an admin erases another on
+// request, logged; members cannot.
+func TestDeleteAccount(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		ctx := context.Background()
+		leah := mustTPUser(t, db, "leahdel", "")
+		establish(t, db, "leahdel")
+		topic := mustTPTopic(t, db, leah, mustTPCategory(t, db, "Help", "help"), "Leaving soon, a question first", "Where is export?")
+		res, page := leah.post(t, a, "/settings/delete", map[string]string{"password": memberPassword, "delete_posts": "1"})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		tpWantContains(t, page, "tick the box to confirm", `name="delete_posts" value="1" checked`)
+		res, page = leah.post(t, a, "/settings/delete", map[string]string{"password": "not my password", "confirm": "1"})
+		tpWantStatus(t, res, page, http.StatusUnauthorized)
+		res, page = leah.post(t, a, "/settings/delete", map[string]string{"password": memberPassword, "confirm": "1"})
+		tpWantStatus(t, res, page, http.StatusOK)
+		tpWantContains(t, page, "Your account is deleted")
+		if res, _ := leah.get(t, a, "/settings"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("the deleted member's session: /settings %d, want signed out", res.StatusCode)
+		}
+		_, page = getPage(t, a, fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug))
+		tpWantContains(t, page, models.DeletedName, "Where is export?")
+		if strings.Contains(page, "leahdel") {
+			t.Error("the topic page still names the deleted member")
+		}
+		if res, _ := getPage(t, a, "/u/leahdel"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("the deleted member's profile: %d, want 404", res.StatusCode)
+		}
+
+		// By the API, with the password.
+		token := apiMember(t, a, "apidel")
+		res, body := call(t, a, jsonReq(http.MethodDelete, "/api/v1/me", map[string]any{"password": "wrong"}, token))
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("DELETE /api/v1/me with a wrong password: %d %s", res.StatusCode, body)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodDelete, "/api/v1/me", map[string]any{"password": "a long password", "delete_posts": true}, token)); res.StatusCode != http.StatusAccepted {
+			t.Fatalf("DELETE /api/v1/me: %d", res.StatusCode)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, token)); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the token after the deletion: %d, want 401", res.StatusCode)
+		}
+
+		// An admin, on request; a member may not.
+		admin := apiMember(t, a, "adminera")
+		promote(t, db, "adminera", models.RoleAdmin)
+		kid := mustTPUser(t, db, "kidreported", "")
+		member := apiMember(t, a, "plainmember")
+		path := fmt.Sprintf("/api/v1/admin/users/%d/erase", kid.ID)
+		if res, _ := call(t, a, jsonReq(http.MethodPost, path, map[string]any{"reason": "x"}, member)); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a member erasing another: %d, want 403", res.StatusCode)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodPost, path, map[string]any{}, admin)); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("an erasure without a reason: %d, want 422", res.StatusCode)
+		}
+		res, body = call(t, a, jsonReq(http.MethodPost, path, map[string]any{"reason": "reported as under 16", "delete_posts": true}, admin))
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("admin erasure: %d %s", res.StatusCode, body)
+		}
+		var logged int
+		db.NewRaw("SELECT count(*) FROM moderation_actions WHERE action = 'erase_user' AND target_user_id = ? AND moderator_id IS NOT NULL AND reason = 'reported as under 16'",
+			kid.ID).Scan(ctx, &logged)
+		if logged != 1 {
+			t.Errorf("the admin's erasure is logged %d times, want 1", logged)
+		}
+		if res, _ := call(t, a, jsonReq(http.MethodPost, path, map[string]any{"reason": "again"}, admin)); res.StatusCode != http.StatusNotFound {
+			t.Errorf("erasing an erased member: %d, want 404", res.StatusCode)
+		}
+	})
+}

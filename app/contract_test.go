@@ -257,6 +257,18 @@ func contractCalls() map[string]contractCall {
 		"GET /api/v1/me/sessions":      as("member", "/api/v1/me/sessions", nil),
 		"GET /api/v1/me/tokens":        as("member", "/api/v1/me/tokens", nil),
 		"GET /api/v1/me/export":        as("member", "/api/v1/me/export", nil),
+		"DELETE /api/v1/me": func(t *testing.T, w *contractWorld) (string, any, string) {
+			w.token["leaver"] = apiMember(t, w.a, "leaver") // a member of its own: erased for good
+			return "/api/v1/me", map[string]any{"password": "a long password"}, "leaver"
+		},
+		"POST /api/v1/admin/users/{id}/erase": func(t *testing.T, w *contractWorld) (string, any, string) {
+			apiMember(t, w.a, "erasable")
+			u, err := models.UserByUsername(context.Background(), w.db, "erasable")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f("/api/v1/admin/users/%d/erase", u.ID), map[string]any{"reason": "asked by mail"}, "admin"
+		},
 		"DELETE /api/v1/me/sessions/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
 			return f("/api/v1/me/sessions/%d", w.spareLogin(t, "member").session), nil, "member"
 		},

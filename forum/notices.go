@@ -41,6 +41,16 @@ func renderPost(ctx context.Context, db bun.IDB, author *models.User, body strin
 	return r, nil
 }
 
+// RenderStored renders a body as a post's stored HTML, mentions of members
+// linked, without a new member's limits: for rewriting a stored post.
+func RenderStored(ctx context.Context, db bun.IDB, body string) (string, error) {
+	users, err := mentionable(ctx, db, [][]string{markup.Mentions(body)})
+	if err != nil {
+		return "", err
+	}
+	return markup.RenderMentions(body, names(users)), nil
+}
+
 // mentionable loads the members named in any of the lists.
 func mentionable(ctx context.Context, db bun.IDB, lists [][]string) (map[string]*models.User, error) {
 	var all []string

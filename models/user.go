@@ -70,8 +70,15 @@ func (u *User) IsStaff() bool {
 // IsAdmin reports whether u is an admin.
 func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
 
-// Name is what pages show: the display name, or the username without one.
+// DeletedName is how a deleted member's posts are signed.
+const DeletedName = "deleted member"
+
+// Name is what pages show: the display name, or the username without one;
+// a deleted member's posts say so.
 func (u *User) Name() string {
+	if u.DeletedAt != nil {
+		return DeletedName
+	}
 	if u.DisplayName != "" {
 		return u.DisplayName
 	}
@@ -165,7 +172,7 @@ func UsersByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*User, 
 }
 
 // authorColumns are what pages show beside a post or topic.
-var authorColumns = []string{"id", "username", "display_name", "role", "level", "badge_count", "post_count", "created_at"}
+var authorColumns = []string{"id", "username", "display_name", "role", "level", "badge_count", "post_count", "created_at", "deleted_at"}
 
 // AuthorsByIDs is UsersByIDs with only the columns shown beside posts
 // (authorColumns): the hot read path scans a third of the columns.
@@ -318,4 +325,15 @@ func SetEmail(ctx context.Context, db bun.IDB, userID int64, email string, now t
 	_, err = db.NewUpdate().Model((*EmailPreferences)(nil)).Set("bouncing_at = NULL").Set("bounce_reason = ''").
 		Where("user_id = ?", userID).Exec(ctx)
 	return notFound(err, "clear bounce")
+}
+
+// Tombstone turns a member's row into a pseudonymous one: name, with no
+// email, display name, bio, company, password or suspension note, deleted
+// at now. Posts, likes, flags and the moderation log keep pointing at it.
+func Tombstone(ctx context.Context, db bun.IDB, id int64, name string, now time.Time) error {
+	_, err := db.NewUpdate().Model((*User)(nil)).Set("username = ?", name).Set("email = ''").
+		Set("email_verified_at = NULL").Set("display_name = ''").Set("bio = ''").Set("company = ''").
+		Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").
+		Set("deleted_at = ?", now).Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx)
+	return notFound(err, "tombstone member")
 }

@@ -34,6 +34,7 @@ const (
 	ActChangeRole     = "change_role"
 	ActEditGuidelines = "edit_guidelines"
 	ActEditPrivacy    = "edit_privacy"
+	ActEraseUser      = "erase_user"
 	ActSetup          = "setup" // the first admin set the community up
 	ActLockLevel      = "lock_level"
 	ActUnlockLevel    = "unlock_level"
@@ -46,7 +47,7 @@ const (
 // LogActions lists every action, in the order the log filter offers them.
 var LogActions = []string{ActAutoHide, ActDismissFlags, ActEditPost, ActRemovePost, ActRemoveTopic, ActRestorePost,
 	ActRestoreTopic, ActLockTopic, ActUnlockTopic, ActPinTopic, ActUnpinTopic, ActMoveTopic, ActSuspendUser,
-	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActEditPrivacy, ActSetup, ActLockLevel, ActUnlockLevel, ActEditLevels,
+	ActUnsuspendUser, ActChangeRole, ActEditGuidelines, ActEditPrivacy, ActEraseUser, ActSetup, ActLockLevel, ActUnlockLevel, ActEditLevels,
 	ActCreateBadge, ActGrantBadge, ActRevokeBadge}
 
 // Log targets: what an entry acted on.
