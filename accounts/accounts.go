@@ -236,6 +236,9 @@ func (s *Service) User(ctx context.Context, id int64) (*models.User, error) {
 // when there is none or the account was erased.
 func (s *Service) Profile(ctx context.Context, username string) (*models.User, error) {
 	u, err := models.UserByUsername(ctx, s.db, username)
+	if models.IsNotFound(err) {
+		u, err = models.UserByEarlierName(ctx, s.db, username) // renamed: the caller redirects
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,46 @@ func (s *Service) UpdateProfile(ctx context.Context, u *models.User, in ProfileI
 	return u, nil
 }
 
+// renameEvery is how often a member may change their username: each old
+// name stays theirs (and redirects), so frequent changes would hoard names.
+const renameEvery = 30 * 24 * time.Hour
+
+// ChangeUsername renames u; links to the old name redirect to the new one.
+// Errors: *models.ValidationError, *models.ConflictError (taken),
+// *models.RateLimitError (changed in the last 30 days).
+func (s *Service) ChangeUsername(ctx context.Context, u *models.User, name string) (*models.User, error) {
+	if err := policy.SignedIn(u); err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if why := usernameProblem(name); why != "" {
+		return nil, &models.ValidationError{Fields: map[string]string{"username": why}}
+	}
+	if name == u.Username {
+		return u, nil
+	}
+	now := s.Now().UTC()
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := models.LockUsers(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		last, err := models.LastRename(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if last != nil && now.Sub(*last) < renameEvery {
+			wait := renameEvery - now.Sub(*last)
+			return &models.RateLimitError{RetryAfter: wait, Message: "you can change your username once every 30 days"}
+		}
+		return models.RenameUser(ctx, tx, u, name, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.Username = name
+	return u, nil
+}
+
 // proven checks that the caller is u: their password, or, without one, a
 // recent sign-in (sess). Errors: ErrBadCredentials, *Refused.
 func (s *Service) proven(u *models.User, sess *models.Session, password string) error {

@@ -80,6 +80,30 @@ func (s *server) settingsProfileSubmit(c *fiber.Ctx) error {
 	return c.Redirect("/settings?saved=profile#profile", http.StatusSeeOther)
 }
 
+// settingsUsernameSubmit: POST /settings/username.
+func (s *server) settingsUsernameSubmit(c *fiber.Ctx) error {
+	name := c.FormValue("username")
+	if _, err := s.Accounts.ChangeUsername(c.UserContext(), currentUser(c), name); err != nil {
+		return s.settingsFormFailed(c, "username", form{Values: map[string]string{"username": name}}, err)
+	}
+	return c.Redirect("/settings?saved=username#profile", http.StatusSeeOther)
+}
+
+// apiChangeUsername: PUT /api/v1/me/username {username} → the member.
+func (s *server) apiChangeUsername(c *fiber.Ctx) error {
+	var in struct {
+		Username string `json:"username"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.Accounts.ChangeUsername(c.UserContext(), currentUser(c), in.Username)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": meUser{u, u.Email}})
+}
+
 // settingsPasswordSubmit: POST /settings/password.
 func (s *server) settingsPasswordSubmit(c *fiber.Ctx) error {
 	f := form{Values: map[string]string{}}

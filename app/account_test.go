@@ -359,3 +359,37 @@ func TestDeleteAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeUsername: a member renames themself once a month; the old
+// name redirects to the profile and stays theirs.
+func TestChangeUsername(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		ren := mustTPUser(t, db, "renold", "")
+		mustTPUser(t, db, "takenname", "")
+		res, page := ren.post(t, a, "/settings/username", map[string]string{"username": "takenname"})
+		tpWantStatus(t, res, page, http.StatusConflict)
+		tpWantContains(t, page, `value="takenname"`)
+		res, page = ren.post(t, a, "/settings/username", map[string]string{"username": "x"})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		res, _ = ren.post(t, a, "/settings/username", map[string]string{"username": "rennew"})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("rename: %d", res.StatusCode)
+		}
+		res, _ = getPage(t, a, "/u/renold")
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/u/rennew" {
+			t.Errorf("the old name: %d to %q, want a redirect to /u/rennew", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, _ := getPage(t, a, "/u/rennew"); res.StatusCode != http.StatusOK {
+			t.Errorf("the new name: %d", res.StatusCode)
+		}
+		res, page = ren.post(t, a, "/settings/username", map[string]string{"username": "renthird"})
+		tpWantStatus(t, res, page, http.StatusTooManyRequests)
+		tpWantContains(t, page, "once every 30 days")
+		res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/register", map[string]any{"username": "renold",
+			"email": "someone@example.com", "password": "a long password", "age_confirmed": true}, ""))
+		if res.StatusCode != http.StatusConflict {
+			t.Errorf("registering someone's old name: %d %s, want 409", res.StatusCode, body)
+		}
+	})
+}

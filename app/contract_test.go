@@ -257,6 +257,10 @@ func contractCalls() map[string]contractCall {
 		"GET /api/v1/me/sessions":      as("member", "/api/v1/me/sessions", nil),
 		"GET /api/v1/me/tokens":        as("member", "/api/v1/me/tokens", nil),
 		"GET /api/v1/me/export":        as("member", "/api/v1/me/export", nil),
+		"PUT /api/v1/me/username": func(t *testing.T, w *contractWorld) (string, any, string) {
+			w.token["renamer"] = apiMember(t, w.a, "renamer") // a member of its own: the others keep their names
+			return "/api/v1/me/username", map[string]any{"username": "renamed"}, "renamer"
+		},
 		"DELETE /api/v1/me": func(t *testing.T, w *contractWorld) (string, any, string) {
 			w.token["leaver"] = apiMember(t, w.a, "leaver") // a member of its own: erased for good
 			return "/api/v1/me", map[string]any{"password": "a long password"}, "leaver"

@@ -2,7 +2,10 @@ package app
 
 import (
 	"errors"
+	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -45,6 +48,9 @@ func (s *server) profile(c *fiber.Ctx) error {
 	u, err := s.Accounts.Profile(c.UserContext(), c.Params("username"))
 	if err != nil {
 		return err
+	}
+	if !strings.EqualFold(u.Username, c.Params("username")) { // a name the member left
+		return c.Redirect("/u/"+url.PathEscape(u.Username), http.StatusMovedPermanently)
 	}
 	d, err := s.profileData(c, u, form{})
 	if err != nil {

@@ -301,7 +301,7 @@ func (s *server) renderSettingsPage(c *fiber.Ctx, msg string, forms map[string]*
 		return err
 	}
 	d.Forms = map[string]*form{}
-	for _, k := range []string{"profile", "password", "address", "delete"} {
+	for _, k := range []string{"profile", "username", "password", "address", "delete"} {
 		d.Forms[k] = &form{Values: map[string]string{}}
 		if f := forms[k]; f != nil {
 			d.Forms[k] = f

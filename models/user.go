@@ -110,6 +110,14 @@ func CreateUser(ctx context.Context, db bun.IDB, u *User) error {
 		return notFound(err, "check user")
 	}
 	if !taken {
+		if held, err := nameHeld(ctx, db, u.Username, 0); err != nil || held {
+			if err != nil {
+				return err
+			}
+			return usernameTaken
+		}
+	}
+	if !taken {
 		_, err = db.NewInsert().Model(u).Returning("id").Exec(ctx)
 		if err == nil {
 			return nil
@@ -336,4 +344,60 @@ func Tombstone(ctx context.Context, db bun.IDB, id int64, name string, now time.
 		Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").
 		Set("deleted_at = ?", now).Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx)
 	return notFound(err, "tombstone member")
+}
+
+// nameHeld reports whether a member other than except used name before (a
+// link to /u/{name} still leads to them).
+func nameHeld(ctx context.Context, db bun.IDB, name string, except int64) (bool, error) {
+	ok, err := db.NewSelect().TableExpr("username_history").Where("old_name = lower(?)", name).
+		Where("user_id <> ?", except).Exists(ctx)
+	return ok, notFound(err, "check earlier names")
+}
+
+// RenameUser gives u a new username, keeping the old one as theirs (links
+// to it redirect). Errors: *ConflictError (taken now or before by another).
+func RenameUser(ctx context.Context, db bun.IDB, u *User, name string, now time.Time) error {
+	held, err := nameHeld(ctx, db, name, u.ID)
+	if err != nil {
+		return err
+	}
+	if taken, err := db.NewSelect().Model((*User)(nil)).Where("lower(username) = lower(?)", name).
+		Where("id <> ?", u.ID).Exists(ctx); err != nil || taken || held {
+		if err != nil {
+			return notFound(err, "check username")
+		}
+		return usernameTaken
+	}
+	if _, err := db.NewRaw(`INSERT INTO username_history (old_name, user_id, changed_at) VALUES (lower(?), ?, ?)
+		ON CONFLICT (old_name) DO UPDATE SET changed_at = excluded.changed_at`, u.Username, u.ID, now).Exec(ctx); err != nil {
+		return fmt.Errorf("keep the old username: %w", err)
+	}
+	if _, err := db.NewRaw("DELETE FROM username_history WHERE old_name = lower(?) AND user_id = ?", name, u.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("reclaim a username: %w", err)
+	}
+	_, err = db.NewUpdate().Model((*User)(nil)).Set("username = ?", name).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx)
+	if IsUniqueViolation(err) {
+		return usernameTaken
+	}
+	return notFound(err, "rename user")
+}
+
+// LastRename returns when the member last changed their username (nil: never).
+func LastRename(ctx context.Context, db bun.IDB, userID int64) (*time.Time, error) {
+	var at []time.Time
+	err := db.NewRaw("SELECT changed_at FROM username_history WHERE user_id = ? ORDER BY changed_at DESC LIMIT 1", userID).
+		Scan(ctx, &at)
+	if err != nil || len(at) == 0 {
+		return nil, notFound(err, "last rename")
+	}
+	return &at[0], nil
+}
+
+// UserByEarlierName returns the member who used name before. Errors: ErrNotFound.
+func UserByEarlierName(ctx context.Context, db bun.IDB, name string) (*User, error) {
+	var id int64
+	if err := db.NewRaw("SELECT user_id FROM username_history WHERE old_name = lower(?)", name).Scan(ctx, &id); err != nil {
+		return nil, notFound(err, "earlier name")
+	}
+	return UserByID(ctx, db, id)
 }

@@ -67,6 +67,7 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 		id := target.ID
 		for _, q := range []string{
 			"DELETE FROM identities WHERE user_id = ?",
+			"DELETE FROM username_history WHERE user_id = ?",
 			"DELETE FROM sessions WHERE user_id = ?",
 			"DELETE FROM api_tokens WHERE user_id = ?",
 			"DELETE FROM auth_states WHERE user_id = ?",

@@ -52,6 +52,8 @@ var Sections = []section{
 		display_name, bio, company, role, level, badge_count, topic_count, post_count, likes_received, likes_given,
 		solution_count, days_visited, topics_read, posts_read, guidelines_read_at, suspended_until, suspended_reason,
 		created_at, last_seen_at FROM users WHERE id = ?`},
+	{Name: "earlier_usernames", Covers: []string{"username_history.user_id"}, Query: `SELECT old_name, changed_at
+		FROM username_history WHERE user_id = ? ORDER BY changed_at`},
 	{Name: "identities", Covers: []string{"identities.user_id"}, Query: `SELECT provider, provider_user_id, email,
 		profile, created_at, last_used_at FROM identities WHERE user_id = ? ORDER BY id`},
 	{Name: "email_preferences", One: true, Covers: []string{"email_preferences.user_id"}, Query: `SELECT opted_in,

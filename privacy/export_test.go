@@ -99,9 +99,12 @@ func TestExportHoldsTheMembersDataAndNobodyElses(t *testing.T) {
 		}
 		// fill gives name one of everything, with text only they wrote.
 		fill := func(name string) *models.User {
-			u, err := set.Accounts.Register(ctx, accounts.RegisterInput{Username: name, Email: name + "@example.com",
+			u, err := set.Accounts.Register(ctx, accounts.RegisterInput{Username: name + "1", Email: name + "@example.com",
 				Password: "a long password", AgeConfirmed: true})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if u, err = set.Accounts.ChangeUsername(ctx, u, name); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.NewRaw("UPDATE users SET level = 2 WHERE id = ?", u.ID).Exec(ctx); err != nil {
