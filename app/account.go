@@ -348,15 +348,20 @@ func (s *server) apiAdminErase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(in.Reason) == "" {
+	if err := s.adminErase(c, id, in.Reason, in.DeletePosts); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"erased": id, "posts_deleted": in.DeletePosts})
+}
+
+// adminErase erases member id for the signed-in admin, with their reason.
+func (s *server) adminErase(c *fiber.Ctx, id int64, reason string, deletePosts bool) error {
+	if strings.TrimSpace(reason) == "" {
 		return &models.ValidationError{Fields: map[string]string{"reason": "say why (the request, or the report of a member under 16)"}}
 	}
 	u, err := s.Accounts.User(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.Privacy.Erase(c.UserContext(), currentUser(c), u, privacy.Erasure{DeletePosts: in.DeletePosts, Reason: in.Reason}); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"erased": id, "posts_deleted": in.DeletePosts})
+	return s.Privacy.Erase(c.UserContext(), currentUser(c), u, privacy.Erasure{DeletePosts: deletePosts, Reason: strings.TrimSpace(reason)})
 }

@@ -393,3 +393,25 @@ func TestChangeUsername(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminErasesFromTheProfile: the profile's form asks for a reason,
+// then erases the account and logs it.
+func TestAdminErasesFromTheProfile(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		admin := mustTPUser(t, db, "adminpro", models.RoleAdmin)
+		minor := mustTPUser(t, db, "minorkid", "")
+		_, page := admin.get(t, a, "/u/minorkid")
+		tpWantContains(t, page, fmt.Sprintf(`action="/admin/users/%d/erase"`, minor.ID))
+		res, page := admin.post(t, a, fmt.Sprintf("/admin/users/%d/erase", minor.ID), map[string]string{"delete_posts": "1"})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		tpWantContains(t, page, "say why", `name="delete_posts" value="1" checked`)
+		res, _ = admin.post(t, a, fmt.Sprintf("/admin/users/%d/erase", minor.ID), map[string]string{"reason": "reported as under 16", "delete_posts": "1"})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/mod/log" {
+			t.Fatalf("erase: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, _ := getPage(t, a, "/u/minorkid"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("the erased profile: %d, want 404", res.StatusCode)
+		}
+	})
+}

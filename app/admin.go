@@ -266,7 +266,28 @@ func (s *server) adminRoleSubmit(c *fiber.Ctx) error {
 	if err == nil {
 		return c.Redirect(profileURL(u)+"#moderation", http.StatusSeeOther)
 	}
-	f := form{Values: map[string]string{"role": role}}
+	return s.profileFormFailed(c, id, form{Values: map[string]string{"role": role}}, err,
+		func(m *profileMod, f form) { m.RoleForm = f })
+}
+
+// adminEraseSubmit: POST /admin/users/{id}/erase — an admin erases an
+// account on request (or one reported as under 16, with its posts), logged.
+func (s *server) adminEraseSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	f := form{Values: map[string]string{"reason": c.FormValue("reason"), "delete_posts": c.FormValue("delete_posts")}}
+	err = s.adminErase(c, id, c.FormValue("reason"), c.FormValue("delete_posts") != "")
+	if err == nil {
+		return c.Redirect("/mod/log", http.StatusSeeOther)
+	}
+	return s.profileFormFailed(c, id, f, err, func(m *profileMod, f form) { m.EraseForm = f })
+}
+
+// profileFormFailed shows member id's profile again with the staff form
+// put back by set, as typed and with its errors, when err is the client's.
+func (s *server) profileFormFailed(c *fiber.Ctx, id int64, f form, err error, set func(*profileMod, form)) error {
 	if !formFailed(c, &f, err) {
 		return err
 	}
@@ -279,7 +300,7 @@ func (s *server) adminRoleSubmit(c *fiber.Ctx) error {
 	if lerr != nil {
 		return lerr
 	}
-	d.Mod.RoleForm = f
+	set(d.Mod, f)
 	c.Status(status)
 	return s.render(c, "profile", target.Name(), d)
 }

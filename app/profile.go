@@ -77,6 +77,7 @@ type profileMod struct {
 	Posts      []dossierPost
 	NoteForm   form
 	RoleForm   form // admins only: the role select
+	EraseForm  form // admins only: erase the account
 	LevelForm  form // the level lock
 	Levels     []int
 }
@@ -120,6 +121,7 @@ func (s *server) profileData(c *fiber.Ctx, u *models.User, f form) (*profilePage
 		m.Form.Values = map[string]string{"days": "7", "notify": "on"}
 	}
 	m.RoleForm = form{Values: map[string]string{"role": u.Role}}
+	m.EraseForm = form{Values: map[string]string{}}
 	var se *models.SuspendedError
 	if errors.As(u.Suspension(s.Now()), &se) {
 		m.Suspension = se

@@ -165,6 +165,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/admin/guidelines", requireAdmin, s.adminDocumentForm(guidelinesForm))
 	app.Post("/admin/guidelines", requireAdmin, s.adminDocumentSubmit(guidelinesForm))
 	app.Post("/admin/users/:id/role", requireAdmin, s.adminRoleSubmit)
+	app.Post("/admin/users/:id/erase", requireAdmin, authLimit, s.adminEraseSubmit)
 	app.Get("/p/:id/flag", requireUser, s.flagForm)
 	app.Post("/p/:id/flag", requireUser, s.flagSubmit)
 	app.Post("/flags/:id/retract", requireUser, s.retractSubmit)
