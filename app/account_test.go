@@ -377,7 +377,7 @@ func TestChangeUsername(t *testing.T) {
 			t.Fatalf("rename: %d", res.StatusCode)
 		}
 		res, _ = getPage(t, a, "/u/renold")
-		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/u/rennew" {
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/u/rennew" {
 			t.Errorf("the old name: %d to %q, want a redirect to /u/rennew", res.StatusCode, res.Header.Get("Location"))
 		}
 		if res, _ := getPage(t, a, "/u/rennew"); res.StatusCode != http.StatusOK {

@@ -50,7 +50,7 @@ func (s *server) profile(c *fiber.Ctx) error {
 		return err
 	}
 	if !strings.EqualFold(u.Username, c.Params("username")) { // a name the member left
-		return c.Redirect("/u/"+url.PathEscape(u.Username), http.StatusMovedPermanently)
+		return c.Redirect("/u/"+url.PathEscape(u.Username), http.StatusFound) // not 301: the name may move again
 	}
 	d, err := s.profileData(c, u, form{})
 	if err != nil {

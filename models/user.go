@@ -379,7 +379,13 @@ func RenameUser(ctx context.Context, db bun.IDB, u *User, name string, now time.
 	if IsUniqueViolation(err) {
 		return usernameTaken
 	}
-	return notFound(err, "rename user")
+	if err != nil {
+		return fmt.Errorf("rename user: %w", err)
+	}
+	// The index finds posts by their author's name (@name).
+	_, err = db.NewRaw("INSERT INTO search_outbox (entity, entity_id, op, created_at) SELECT ?, id, ?, ? FROM posts WHERE user_id = ?",
+		OutboxPost, OutboxUpsert, now, u.ID).Exec(ctx)
+	return notFound(err, "reindex renamed member's posts")
 }
 
 // LastRename returns when the member last changed their username (nil: never).

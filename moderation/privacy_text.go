@@ -28,7 +28,7 @@ Only cookies the forum needs: your session (while you are signed in), a security
 
 ## Your rights
 
-In **Settings** you can see and correct your profile and address, see where you are signed in and end any session, choose which mail you get (every mail also has a one-click unsubscribe link), and download everything we hold about you. You can ask an administrator to delete your account; what you posted may stay, shown as from a deleted member, as this policy allows.
+In **Settings** you can see and correct your profile, username and address, see where you are signed in and end any session, choose which mail you get (every mail also has a one-click unsubscribe link), download everything we hold about you, and delete your account. Deleting it removes your personal data at once; what you posted stays, signed by a deleted member, as this policy allows, unless you choose to delete your posts too. Usernames you used before stay yours, so links to them lead to you, until you delete your account.
 
 ## Mail
 

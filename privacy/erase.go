@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"agora/forum"
 	"agora/models"
@@ -47,6 +48,14 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 		if err := models.LockUsers(ctx, tx, target.ID); err != nil {
 			return err
 		}
+		// Read again under the lock: two erasures at once run one after the other.
+		target, err := models.UserByID(ctx, tx, target.ID)
+		if err != nil {
+			return err
+		}
+		if target.DeletedAt != nil {
+			return fmt.Errorf("member %d: %w", target.ID, models.ErrNotFound)
+		}
 		if target.IsAdmin() {
 			others, err := models.AdminExistsBesides(ctx, tx, target.ID)
 			if err != nil {
@@ -56,7 +65,11 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 				return &models.ConflictError{Message: "the last admin cannot be deleted; make another admin first"}
 			}
 		}
-		if err := scrubName(ctx, tx, target, now); err != nil {
+		var earlier []string
+		if err := tx.NewRaw("SELECT old_name FROM username_history WHERE user_id = ?", target.ID).Scan(ctx, &earlier); err != nil {
+			return fmt.Errorf("earlier names: %w", err)
+		}
+		if err := scrubName(ctx, tx, target, earlier, now); err != nil {
 			return err
 		}
 		if e.DeletePosts {
@@ -94,10 +107,21 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 		if _, err := tx.ExecContext(ctx, "DELETE FROM topic_views WHERE viewer = ?", "u"+strconv.FormatInt(id, 10)); err != nil {
 			return fmt.Errorf("erase views: %w", err)
 		}
-		// Other members' notifications the member set off start with their name.
-		if _, err := tx.ExecContext(ctx, "UPDATE notifications SET actor_id = NULL, message = replace(message, ?, ?) WHERE actor_id = ?",
-			target.Username, "A deleted member", id); err != nil {
-			return fmt.Errorf("erase from notifications: %w", err)
+		// Other members' notifications the member set off start with their
+		// name; mail about them not yet sent quotes it and goes unsent.
+		for _, step := range []struct {
+			q    string
+			args []any
+		}{
+			{"UPDATE notifications SET message = ? || substr(message, ?) WHERE actor_id = ? AND message LIKE ?",
+				[]any{"A deleted member", len(target.Username) + 1, id, likePrefix(target.Username)}},
+			{"UPDATE notifications SET actor_id = NULL WHERE actor_id = ?", []any{id}},
+			{"DELETE FROM mail_queue WHERE status = 'pending' AND (subject LIKE ? OR body LIKE ?)",
+				[]any{"%" + target.Username + "%", "%" + target.Username + "%"}},
+		} {
+			if _, err := tx.ExecContext(ctx, step.q, step.args...); err != nil {
+				return fmt.Errorf("erase from notifications: %w", err)
+			}
 		}
 		if err := models.Tombstone(ctx, tx, id, "deleted-"+strconv.FormatInt(id, 36), now); err != nil {
 			return err
@@ -107,15 +131,23 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 		if actor.ID != target.ID {
 			entry.ModeratorID = &actor.ID
 		}
-		_, err := moderation.Record(ctx, tx, entry, now)
+		_, err = moderation.Record(ctx, tx, entry, now)
 		return err
 	})
 }
+
+// likePrefix is a LIKE pattern for text starting with name and a space
+// (usernames hold no % ; an _ in one matches itself and any other character,
+// which the name's length then bounds to the same name in practice).
+func likePrefix(name string) string { return name + " %" }
 
 // deletePosts empties and removes the member's posts and the topics they
 // started (with their titles), drops the posts' revisions, and queues every
 // post concerned for the search index.
 func deletePosts(ctx context.Context, tx bun.Tx, userID int64, now time.Time) error {
+	if err := uncount(ctx, tx, userID); err != nil {
+		return err
+	}
 	for _, step := range []struct {
 		q    string
 		args []any
@@ -135,71 +167,125 @@ func deletePosts(ctx context.Context, tx bun.Tx, userID int64, now time.Time) er
 	return nil
 }
 
-// scrubName rewrites where members wrote the member's name: in the
-// member's own posts, revisions and flag notes their username, display name
-// and email; in everyone else's an @mention, the email, or the display name
-// (a plain word that happens to be the username stays theirs). Posts are
-// rendered and indexed again, so the name survives nowhere.
-func scrubName(ctx context.Context, tx bun.Tx, u *models.User, now time.Time) error {
-	var names []string
-	for _, n := range []string{u.Email, u.DisplayName, u.Username} {
-		if len(n) >= 3 {
-			names = append(names, n)
-		}
+// uncount takes the member's visible posts and topics out of the counters,
+// as a moderator's removal does: their replies out of their topics (and the
+// category while the topic shows), then their topics with what is left in
+// them out of their categories.
+func uncount(ctx context.Context, tx bun.Tx, userID int64) error {
+	var replies []struct {
+		TopicID    int64      `bun:"topic_id"`
+		CategoryID int64      `bun:"category_id"`
+		Removed    *time.Time `bun:"removed_at"`
+		N          int        `bun:"n"`
 	}
-	// scrub replaces each of ns (at least 3 characters, whole words, any
-	// case, with or without @) in text.
-	scrub := func(text string, ns ...string) string {
-		var alts []string
-		for _, n := range ns {
-			if len(n) >= 3 {
-				alts = append(alts, regexp.QuoteMeta(n))
+	if err := tx.NewRaw(`SELECT p.topic_id, t.category_id, t.removed_at, count(*) AS n FROM posts AS p
+		JOIN topics AS t ON t.id = p.topic_id WHERE p.user_id = ? AND p.post_number > 1 AND p.removed_at IS NULL
+		GROUP BY p.topic_id, t.category_id, t.removed_at`, userID).Scan(ctx, &replies); err != nil {
+		return fmt.Errorf("count replies to remove: %w", err)
+	}
+	for _, r := range replies {
+		if err := models.CountReplies(ctx, tx, r.TopicID, -r.N); err != nil {
+			return err
+		}
+		if r.Removed == nil {
+			if err := models.CountCategory(ctx, tx, r.CategoryID, 0, -r.N); err != nil {
+				return err
 			}
 		}
-		if len(alts) == 0 {
-			return text
-		}
-		return regexp.MustCompile(`(?i)@?\b(`+strings.Join(alts, "|")+`)\b`).ReplaceAllString(text, models.DeletedName)
 	}
-	mention := regexp.MustCompile(`(?i)@` + regexp.QuoteMeta(u.Username) + `\b`)
-	conds, args := make([]string, len(names)), make([]any, len(names))
-	for _, t := range []struct{ table, col, owner string }{{"posts", "body", "user_id"}, {"post_revisions", "body", "user_id"},
-		{"flags", "note", "user_id"}} {
-		for i, n := range names {
-			conds[i], args[i] = "lower("+t.col+") LIKE ?", "%"+strings.ToLower(n)+"%"
+	var topics []*models.Topic
+	if err := tx.NewSelect().Model(&topics).Column("id", "category_id").Where("user_id = ?", userID).
+		Where("removed_at IS NULL").Scan(ctx); err != nil {
+		return fmt.Errorf("topics to remove: %w", err)
+	}
+	for _, t := range topics {
+		if err := models.CountTopicInCategory(ctx, tx, t.ID, t.CategoryID, -1); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// scrubName rewrites where members wrote the member's names (the current
+// username and those used before, the display name, the email): in the
+// member's own posts, revisions, flag notes and topic titles, every one of
+// them; in everyone else's only an @mention or the email, so that another
+// member's words that happen to equal a name stay as written. Posts are
+// rendered and indexed again.
+func scrubName(ctx context.Context, tx bun.Tx, u *models.User, earlier []string, now time.Time) error {
+	names := append([]string{u.Email, u.DisplayName, u.Username}, earlier...)
+	handles := append([]string{u.Username}, earlier...)
+	var own, others []*regexp.Regexp
+	for _, n := range names {
+		if len([]rune(n)) >= 3 {
+			// Unicode-aware word edges: Go's \b knows only ASCII letters.
+			own = append(own, regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_@])@?`+regexp.QuoteMeta(n)+`($|[^\p{L}\p{N}_])`))
+		}
+	}
+	for _, h := range handles {
+		// A mention ends where the mention parser ends it (markup): not before . or - inside a name.
+		others = append(others, regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_])@`+regexp.QuoteMeta(h)+`($|[^A-Za-z0-9_.-]|[.-](?:\s|$))`))
+	}
+	if u.Email != "" {
+		others = append(others, regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_.+-])`+regexp.QuoteMeta(u.Email)+`($|[^\p{L}\p{N}_])`))
+	}
+	scrub := func(text string, res []*regexp.Regexp) string {
+		for _, re := range res {
+			// Twice: two names side by side share the character between them.
+			for range 2 {
+				text = re.ReplaceAllString(text, "${1}"+models.DeletedName+"${2}")
+			}
+		}
+		return text
+	}
+	for _, t := range []struct{ table, col string }{{"posts", "body"}, {"post_revisions", "body"}, {"flags", "note"},
+		{"topics", "title"}} {
+		// The rows that may hold a name, found in Go: SQLite's lower() folds ASCII only.
 		var rows []struct {
 			ID    int64  `bun:"id"`
 			Owner int64  `bun:"owner"`
 			Text  string `bun:"text"`
 		}
-		if err := tx.NewRaw("SELECT id, "+t.owner+" AS owner, "+t.col+" AS text FROM "+t.table+" WHERE "+
-			strings.Join(conds, " OR "), args...).Scan(ctx, &rows); err != nil {
+		conds, args := make([]string, 0, len(names)), make([]any, 0, len(names))
+		for _, n := range names {
+			if n != "" {
+				conds, args = append(conds, t.col+" LIKE ?"), append(args, "%"+n+"%")
+			}
+		}
+		q := "SELECT id, user_id AS owner, " + t.col + " AS text FROM " + t.table + " WHERE " + strings.Join(conds, " OR ")
+		if tx.Dialect().Name() == dialect.PG {
+			q = strings.ReplaceAll(q, " LIKE ", " ILIKE ")
+		} else {
+			q += " OR user_id = " + strconv.FormatInt(u.ID, 10) // case-insensitive LIKE is ASCII-only here: read all of theirs
+		}
+		if err := tx.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("find the name in %s: %w", t.table, err)
 		}
 		for _, r := range rows {
-			text := r.Text
+			text := scrub(r.Text, others)
 			if r.Owner == u.ID {
-				text = scrub(text, names...)
-			} else {
-				text = scrub(mention.ReplaceAllString(text, models.DeletedName), u.Email, u.DisplayName)
+				text = scrub(text, own)
 			}
 			if text == r.Text {
 				continue
 			}
-			q := tx.NewUpdate().Table(t.table).Set(t.col+" = ?", text).Where("id = ?", r.ID)
+			upd := tx.NewUpdate().Table(t.table).Set(t.col+" = ?", text).Where("id = ?", r.ID)
 			if t.table == "posts" {
 				html, err := forum.RenderStored(ctx, tx, text)
 				if err != nil {
 					return err
 				}
-				q = q.Set("html = ?", html)
+				upd = upd.Set("html = ?", html)
 			}
-			if _, err := q.Exec(ctx); err != nil {
+			if _, err := upd.Exec(ctx); err != nil {
 				return fmt.Errorf("scrub the name from %s: %w", t.table, err)
 			}
-			if t.table == "posts" {
-				if err := models.Reindex(ctx, tx, models.OutboxPost, r.ID, now); err != nil {
+			entity := models.OutboxPost
+			if t.table == "topics" {
+				entity = models.OutboxTopic
+			}
+			if t.table == "posts" || t.table == "topics" {
+				if err := models.Reindex(ctx, tx, entity, r.ID, now); err != nil {
 					return err
 				}
 			}

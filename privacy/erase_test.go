@@ -100,7 +100,11 @@ func TestErasureLeavesNothing(t *testing.T) {
 					return u
 				}
 				admin, other := join("adminzed", models.RoleAdmin), join("bystander", "")
-				gone := join("quentinq", "")
+				gone := join("quentinold", "")
+				if gone, err = set.Accounts.ChangeUsername(ctx, gone, "quentinq"); err != nil {
+					t.Fatal(err)
+				}
+				join("quentinq.other", "")
 				if _, _, err := set.Accounts.StartSession(ctx, gone.ID, "192.0.2.77", "Quentin's browser"); err != nil {
 					t.Fatal(err)
 				}
@@ -121,6 +125,11 @@ func TestErasureLeavesNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 				reply, err := set.Forum.Reply(ctx, other, topic.ID, "@quentinq check Billing.", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Words of another member's that look like the names stay theirs.
+				theirs, err := set.Forum.Reply(ctx, other, topic.ID, "Ask @quentinold, not @quentinq.other; I will quill it quentinq-style.", nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -154,8 +163,13 @@ func TestErasureLeavesNothing(t *testing.T) {
 				if _, err := search.Rebuild(ctx, db, ix, nil); err != nil {
 					t.Fatal(err)
 				}
-				needles := []string{"quentinq", "Quentin Quill", "I am Quentin", "192.0.2.77", "Quentin's browser",
+				needles := []string{"@quentinq,", "@quentinq ", "quentinold", "Quentin Quill", "I am Quentin", "192.0.2.77", "Quentin's browser",
 					"quentin's script", "Quentin Corp"}
+				if pq, _ := search.Parse("@quentinq"); pq != nil {
+					if res, err := ix.Search(ctx, pq, search.Options{Staff: true, IncludeRemoved: true, Page: 1, PerPage: 20}); err != nil || res.Total == 0 {
+						t.Fatalf("the index finds no post by @quentinq before the erasure (%v): the check is broken", err)
+					}
+				}
 				if found := scan(t, db, needles...); len(found) == 0 {
 					t.Fatal("the scan finds nothing before the erasure: it is broken")
 				}
@@ -174,7 +188,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 				if _, err := x.CatchUp(ctx); err != nil {
 					t.Fatal(err)
 				}
-				for _, q := range []string{"@quentinq", "quentinq", "Quill"} {
+				for _, q := range []string{"@quentinq", "@quentinold"} {
 					pq, err := search.Parse(q)
 					if err != nil {
 						t.Fatal(err)
@@ -189,6 +203,15 @@ func TestErasureLeavesNothing(t *testing.T) {
 				}
 				if broken, _, err := moderation.VerifyLog(ctx, db); err != nil || broken != 0 {
 					t.Errorf("the moderation log after the erasure: broken at %d, %v", broken, err)
+				}
+				if p, _ := models.PostByID(ctx, db, theirs.ID); p.Body != "Ask deleted member, not @quentinq.other; I will quill it quentinq-style." {
+					t.Errorf("another member's post after the erasure: %q", p.Body)
+				}
+				var counted, visible int
+				db.NewRaw("SELECT post_count FROM categories WHERE id = ?", cat.ID).Scan(ctx, &counted)
+				db.NewRaw("SELECT count(*) FROM posts AS p JOIN topics AS t ON t.id = p.topic_id WHERE p.removed_at IS NULL AND t.removed_at IS NULL").Scan(ctx, &visible)
+				if counted != visible {
+					t.Errorf("the category counts %d posts, %d show", counted, visible)
 				}
 				u, _ := models.UserByID(ctx, db, gone.ID)
 				if u.DeletedAt == nil || u.Email != "" || u.Name() != models.DeletedName {
