@@ -359,6 +359,9 @@ func (s *server) adminErase(c *fiber.Ctx, id int64, reason string, deletePosts b
 	if strings.TrimSpace(reason) == "" {
 		return &models.ValidationError{Fields: map[string]string{"reason": "say why (the request, or the report of a member under 16)"}}
 	}
+	if id == currentUser(c).ID {
+		return &models.ForbiddenError{Code: "self", Message: "delete your own account from your settings, with your password"}
+	}
 	u, err := s.Accounts.User(c.UserContext(), id)
 	if err != nil {
 		return err

@@ -341,7 +341,7 @@ func SetEmail(ctx context.Context, db bun.IDB, userID int64, email string, now t
 func Tombstone(ctx context.Context, db bun.IDB, id int64, name string, now time.Time) error {
 	_, err := db.NewUpdate().Model((*User)(nil)).Set("username = ?", name).Set("email = ''").
 		Set("email_verified_at = NULL").Set("display_name = ''").Set("bio = ''").Set("company = ''").
-		Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").
+		Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").Set("role = ?", RoleMember).
 		Set("deleted_at = ?", now).Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx)
 	return notFound(err, "tombstone member")
 }

@@ -33,7 +33,9 @@ type Erasure struct {
 // members' notifications and every place members wrote the name are
 // rewritten; every post
 // touched is indexed again. The log's hash chain is not touched: its
-// entries name members by id only. actor is target (who proved it is them)
+// entries point at the tombstone's id; what moderators wrote in them (an
+// edit's before and after, a reason) stays as evidence, as the guidelines
+// say removed content is kept. actor is target (who proved it is them)
 // or an admin. Errors: ErrForbidden, ErrNotFound, *models.ConflictError
 // (the last admin).
 func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasure) error {
