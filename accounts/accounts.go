@@ -278,6 +278,12 @@ func passwordProblem(password, username string) string {
 // session and API token of theirs, so whoever knew the old one is out.
 // Errors: *models.ValidationError.
 func (s *Service) ResetPassword(ctx context.Context, u *models.User, password string) error {
+	return s.setPassword(ctx, u, password, func(ctx context.Context, tx bun.Tx) error { return endEverywhere(ctx, tx, u.ID) })
+}
+
+// setPassword checks and stores u's new password, then runs after in the
+// same transaction. Errors: *models.ValidationError.
+func (s *Service) setPassword(ctx context.Context, u *models.User, password string, after func(context.Context, bun.Tx) error) error {
 	if why := passwordProblem(password, u.Username); why != "" {
 		return &models.ValidationError{Fields: map[string]string{"password": why}}
 	}
@@ -289,11 +295,16 @@ func (s *Service) ResetPassword(ctx context.Context, u *models.User, password st
 		if err := models.SetPassword(ctx, tx, u.ID, hash, s.Now().UTC()); err != nil {
 			return err
 		}
-		if err := models.DeleteUserSessions(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		return models.DeleteUserTokens(ctx, tx, u.ID)
+		return after(ctx, tx)
 	})
+}
+
+// endEverywhere ends every session and API token of a member.
+func endEverywhere(ctx context.Context, tx bun.Tx, userID int64) error {
+	if err := models.DeleteUserSessions(ctx, tx, userID); err != nil {
+		return err
+	}
+	return models.DeleteUserTokens(ctx, tx, userID)
 }
 
 // PurgeExpired deletes the sessions, sign-ins in flight and SSO nonces that

@@ -128,17 +128,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, sess *mode
 	if err := s.proven(u, sess, current); err != nil {
 		return err
 	}
-	if why := passwordProblem(password, u.Username); why != "" {
-		return &models.ValidationError{Fields: map[string]string{"password": why}}
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return err
-	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := models.SetPassword(ctx, tx, u.ID, hash, s.Now().UTC()); err != nil {
-			return err
-		}
+	return s.setPassword(ctx, u, password, func(ctx context.Context, tx bun.Tx) error {
 		var keep int64
 		if sess != nil {
 			keep = sess.ID
@@ -206,12 +196,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, u *models.User) error {
 	if err := policy.SignedIn(u); err != nil {
 		return err
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := models.DeleteUserSessions(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		return models.DeleteUserTokens(ctx, tx, u.ID)
-	})
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return endEverywhere(ctx, tx, u.ID) })
 }
 
 // Tokens lists u's API tokens, newest first (never the tokens themselves).
