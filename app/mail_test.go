@@ -52,18 +52,10 @@ func (m *mailApp) deliver(t *testing.T) {
 // to returns the mails to addr whose subject holds about.
 func (m *mailApp) to(addr, about string) []smtptest.Message { return m.smtp.To(addr, about) }
 
-// link returns the path of the first link in text under m.base that starts with prefix.
+// link returns the path of the first link under m.base that starts with prefix.
 func (m *mailApp) link(t *testing.T, text, prefix string) string {
 	t.Helper()
-	i := strings.Index(text, m.base+prefix)
-	if i < 0 {
-		t.Fatalf("no %s link in:\n%s", prefix, text)
-	}
-	rest := text[i+len(m.base):]
-	if j := strings.IndexAny(rest, " \n\r"); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
+	return prefix + smtptest.After(t, text, m.base+prefix)
 }
 
 // TestMailThroughTheApp: a new member gets the confirmation link, opens it

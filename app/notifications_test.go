@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -246,6 +247,35 @@ func TestStaffAlerts(t *testing.T) {
 			if ns := notes(t, db, s, models.NotifyStaffHidden); len(ns) != 1 {
 				t.Errorf("%s's hidden-post alerts: %d, want 1", s.Username, len(ns))
 			}
+		}
+	})
+}
+
+// TestBellCount: the bell shows the unread count, "99+" past 99, and
+// nothing once everything is read.
+func TestBellCount(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		bea := mustTPUser(t, db, "bea", "")
+		add := func(n int) {
+			t.Helper()
+			ns := make([]*models.Notification, n)
+			for i := range ns {
+				ns[i] = &models.Notification{UserID: bea.ID, Kind: models.NotifyBadge, Message: fmt.Sprint("note ", i), CreatedAt: time.Now()}
+			}
+			if err := models.CreateNotifications(context.Background(), db, ns); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(7)
+		_, page := bea.get(t, a, "/")
+		tpWantContains(t, page, `<span class="count-badge bell-count">7<`)
+		add(113)
+		_, page = bea.get(t, a, "/")
+		tpWantContains(t, page, `<span class="count-badge bell-count">99+<`)
+		bea.post(t, a, "/notifications/read", nil)
+		if _, page = bea.get(t, a, "/"); strings.Contains(page, "bell-count") {
+			t.Error("the bell still shows a count after reading everything")
 		}
 	})
 }

@@ -3,7 +3,6 @@ package app
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -13,53 +12,49 @@ import (
 // Watching and muting topics and categories: POST /t/{id}/watch and
 // /c/{id}/watch from the pages, GET and PUT …/watch in the API.
 
-// watchTarget reads which topic or category a watch route is about.
-func watchTarget(c *fiber.Ctx) (id int64, category bool, err error) {
-	id, err = idParam(c, "id")
-	return id, strings.Contains(c.Route().Path, "/c/") || strings.Contains(c.Route().Path, "/categories/"), err
-}
-
-// watchSubmit: POST /t/{id}/watch or /c/{id}/watch with level → back to the page.
-func (s *server) watchSubmit(c *fiber.Ctx) error {
-	id, category, err := watchTarget(c)
-	if err != nil {
-		return err
+// watchSubmit: POST /t/{id}/watch or /c/{id}/watch (category) with level → back to the page.
+func (s *server) watchSubmit(category bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		if err := s.Notify.Watch(c.UserContext(), currentUser(c), id, category, c.FormValue("level")); err != nil {
+			return err
+		}
+		return c.Redirect(localPath(c.FormValue("next")), http.StatusSeeOther)
 	}
-	if err := s.Notify.Watch(c.UserContext(), currentUser(c), id, category, c.FormValue("level")); err != nil {
-		return err
-	}
-	return c.Redirect(localPath(c.FormValue("next")), http.StatusSeeOther)
 }
 
 // apiWatch: GET /api/v1/topics/{id}/watch or /categories/{id}/watch → {level}.
-func (s *server) apiWatch(c *fiber.Ctx) error {
-	id, category, err := watchTarget(c)
-	if err != nil {
-		return err
+func (s *server) apiWatch(category bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		level, err := s.Notify.WatchLevel(c.UserContext(), currentUser(c), id, category)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"level": level})
 	}
-	level, err := s.Notify.WatchLevel(c.UserContext(), currentUser(c), id, category)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"level": level})
 }
 
 // apiSetWatch: PUT …/watch {level: normal|watching|muted} → {level}.
-func (s *server) apiSetWatch(c *fiber.Ctx) error {
-	id, category, err := watchTarget(c)
-	if err != nil {
-		return err
+func (s *server) apiSetWatch(category bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, req, err := idAndJSON[struct {
+			Level string `json:"level"`
+		}](c)
+		if err != nil {
+			return err
+		}
+		if err := s.Notify.Watch(c.UserContext(), currentUser(c), id, category, req.Level); err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"level": req.Level})
 	}
-	var req struct {
-		Level string `json:"level"`
-	}
-	if err := parseJSON(c, &req); err != nil {
-		return err
-	}
-	if err := s.Notify.Watch(c.UserContext(), currentUser(c), id, category, req.Level); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"level": req.Level})
 }
 
 // watchChoice is one button of a page's watch control.

@@ -27,11 +27,10 @@ type rendered struct {
 // of members linked (one query for the names), refusing what a new member
 // may not post yet (policy.PostMedia).
 func renderPost(ctx context.Context, db bun.IDB, author *models.User, body string) (*rendered, error) {
-	users, err := mentionable(ctx, db, [][]string{markup.Mentions(body)})
+	r, err := renderBody(ctx, db, body)
 	if err != nil {
 		return nil, err
 	}
-	r := &rendered{HTML: markup.RenderMentions(body, names(users)), Mentioned: users}
 	if policy.NewMember(author) {
 		m := markup.Census(r.HTML)
 		if err := policy.PostMedia(author, "body", m.Links, m.Images, m.Embeds); err != nil {
@@ -44,11 +43,20 @@ func renderPost(ctx context.Context, db bun.IDB, author *models.User, body strin
 // RenderStored renders a body as a post's stored HTML, mentions of members
 // linked, without a new member's limits: for rewriting a stored post.
 func RenderStored(ctx context.Context, db bun.IDB, body string) (string, error) {
-	users, err := mentionable(ctx, db, [][]string{markup.Mentions(body)})
+	r, err := renderBody(ctx, db, body)
 	if err != nil {
 		return "", err
 	}
-	return markup.RenderMentions(body, names(users)), nil
+	return r.HTML, nil
+}
+
+// renderBody renders body with the members it mentions linked: one query for the names.
+func renderBody(ctx context.Context, db bun.IDB, body string) (*rendered, error) {
+	users, err := mentionable(ctx, db, [][]string{markup.Mentions(body)})
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{HTML: markup.RenderMentions(body, names(users)), Mentioned: users}, nil
 }
 
 // mentionable loads the members named in any of the lists.

@@ -252,7 +252,7 @@ func TestVerificationLink(t *testing.T) {
 		if len(v) != 1 {
 			t.Fatalf("%d verification mails", len(v))
 		}
-		token := linkToken(t, v[0].Text, "/email/verify?token=")
+		token := smtptest.After(t, v[0].Text, "/email/verify?token=")
 		ctx := context.Background()
 		if _, err := w.set.Mail.Verify(ctx, token+"x"); !errors.Is(err, mailer.ErrBadToken) {
 			t.Errorf("a mangled token: %v, want ErrBadToken", err)
@@ -276,26 +276,12 @@ func TestVerificationLink(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.drain(t, w.set)
-		fresh := linkToken(t, w.received("dan@new.example.com", "Confirm")[0].Text, "/email/verify?token=")
+		fresh := smtptest.After(t, w.received("dan@new.example.com", "Confirm")[0].Text, "/email/verify?token=")
 		w.advance(73 * time.Hour)
 		if _, err := w.set.Mail.Verify(ctx, fresh); !errors.Is(err, mailer.ErrBadToken) {
 			t.Errorf("a link after 73 hours: %v, want ErrBadToken", err)
 		}
 	})
-}
-
-// linkToken finds the token after prefix in a mail's text.
-func linkToken(t *testing.T, text, prefix string) string {
-	t.Helper()
-	i := strings.Index(text, prefix)
-	if i < 0 {
-		t.Fatalf("no %s link in:\n%s", prefix, text)
-	}
-	rest := text[i+len(prefix):]
-	if j := strings.IndexAny(rest, " \n\r"); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
 }
 
 func TestTemporaryFailureIsRetried(t *testing.T) {
@@ -378,7 +364,7 @@ func TestPermanentFailureStopsMailToTheAddress(t *testing.T) {
 		if len(v) != 1 {
 			t.Fatalf("%d confirmation mails, want the one asked for after the bounce", len(v))
 		}
-		if _, err := w.set.Mail.Verify(context.Background(), linkToken(t, v[0].Text, "/email/verify?token=")); err != nil {
+		if _, err := w.set.Mail.Verify(context.Background(), smtptest.After(t, v[0].Text, "/email/verify?token=")); err != nil {
 			t.Fatal(err)
 		}
 		w.reply(t, bob, topic.ID, "Third answer.")

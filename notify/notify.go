@@ -186,9 +186,13 @@ func (s *Service) Watches(ctx context.Context, u *models.User) ([]*Watched, erro
 	if err != nil {
 		return nil, err
 	}
-	cats, err := models.ListCategories(ctx, s.db, true)
+	list, err := models.ListCategories(ctx, s.db, true)
 	if err != nil {
 		return nil, err
+	}
+	cats := make(map[int64]*models.Category, len(list))
+	for _, c := range list {
+		cats[c.ID] = c
 	}
 	out := make([]*Watched, 0, len(ws))
 	for _, w := range ws {
@@ -197,12 +201,8 @@ func (s *Service) Watches(ctx context.Context, u *models.User) ([]*Watched, erro
 			if x.Topic = topics[w.TopicID]; x.Topic == nil || policy.SeeTopic(u, x.Topic) != nil {
 				continue
 			}
-		} else {
-			for _, c := range cats {
-				if c.ID == w.CategoryID {
-					x.Category = c
-				}
-			}
+		} else if x.Category = cats[w.CategoryID]; x.Category == nil {
+			continue
 		}
 		out = append(out, x)
 	}

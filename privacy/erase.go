@@ -80,50 +80,29 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 			}
 		}
 		id := target.ID
-		for _, q := range []string{
-			"DELETE FROM identities WHERE user_id = ?",
-			"DELETE FROM username_history WHERE user_id = ?",
-			"DELETE FROM sessions WHERE user_id = ?",
-			"DELETE FROM api_tokens WHERE user_id = ?",
-			"DELETE FROM auth_states WHERE user_id = ?",
-			"DELETE FROM email_preferences WHERE user_id = ?",
-			"DELETE FROM notifications WHERE user_id = ?",
-			"DELETE FROM mail_queue WHERE user_id = ?",
-			"DELETE FROM topic_reads WHERE user_id = ?",
-			"DELETE FROM topic_watches WHERE user_id = ?",
-			"DELETE FROM category_watches WHERE user_id = ?",
-			"UPDATE badges SET holder_count = holder_count - 1 WHERE id IN (SELECT badge_id FROM user_badges WHERE user_id = ?)",
-			"DELETE FROM badge_subjects WHERE user_id = ?",
-			"DELETE FROM user_badges WHERE user_id = ?",
-			"DELETE FROM user_notes WHERE user_id = ?",
-			"INSERT INTO search_outbox (entity, entity_id, op, created_at) SELECT 'post', id, 'upsert', ? FROM posts WHERE user_id = ?",
-		} {
-			args := []any{id}
-			if q[0] == 'I' {
-				args = []any{now, id}
-			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return fmt.Errorf("erase member %d: %s: %w", id, q, err)
-			}
+		var steps []step
+		for _, table := range []string{"identities", "username_history", "sessions", "api_tokens", "auth_states",
+			"email_preferences", "notifications", "mail_queue", "topic_reads", "topic_watches", "category_watches"} {
+			steps = append(steps, step{"DELETE FROM " + table + " WHERE user_id = ?", []any{id}})
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM topic_views WHERE viewer = ?", "u"+strconv.FormatInt(id, 10)); err != nil {
-			return fmt.Errorf("erase views: %w", err)
-		}
-		// Other members' notifications the member set off start with their
-		// name; mail about them not yet sent quotes it and goes unsent.
-		for _, step := range []struct {
-			q    string
-			args []any
-		}{
-			{"UPDATE notifications SET message = ? || substr(message, ?) WHERE actor_id = ? AND message LIKE ?",
-				[]any{"A deleted member", len(target.Username) + 1, id, likePrefix(target.Username)}},
-			{"UPDATE notifications SET actor_id = NULL WHERE actor_id = ?", []any{id}},
-			{"DELETE FROM mail_queue WHERE status = 'pending' AND (subject LIKE ? OR body LIKE ?)",
+		steps = append(steps,
+			step{"UPDATE badges SET holder_count = holder_count - 1 WHERE id IN (SELECT badge_id FROM user_badges WHERE user_id = ?)", []any{id}},
+			step{"DELETE FROM badge_subjects WHERE user_id = ?", []any{id}},
+			step{"DELETE FROM user_badges WHERE user_id = ?", []any{id}},
+			step{"DELETE FROM user_notes WHERE user_id = ?", []any{id}},
+			step{"DELETE FROM topic_views WHERE viewer = ?", []any{"u" + strconv.FormatInt(id, 10)}},
+			step{"INSERT INTO search_outbox (entity, entity_id, op, created_at) SELECT 'post', id, 'upsert', ? FROM posts WHERE user_id = ?",
+				[]any{now, id}},
+			// Other members' notifications the member set off start with
+			// their name; mail about them not yet sent quotes it and goes unsent.
+			step{"UPDATE notifications SET message = ? || substr(message, ?) WHERE actor_id = ? AND message LIKE ?",
+				[]any{"A deleted member", len(target.Username) + 1, id, target.Username + " %"}},
+			step{"UPDATE notifications SET actor_id = NULL WHERE actor_id = ?", []any{id}},
+			step{"DELETE FROM mail_queue WHERE status = 'pending' AND (subject LIKE ? OR body LIKE ?)",
 				[]any{"%" + target.Username + "%", "%" + target.Username + "%"}},
-		} {
-			if _, err := tx.ExecContext(ctx, step.q, step.args...); err != nil {
-				return fmt.Errorf("erase from notifications: %w", err)
-			}
+		)
+		if err := run(ctx, tx, steps); err != nil {
+			return fmt.Errorf("erase member %d: %w", id, err)
 		}
 		if err := models.Tombstone(ctx, tx, id, "deleted-"+strconv.FormatInt(id, 36), now); err != nil {
 			return err
@@ -138,11 +117,6 @@ func (s *Service) Erase(ctx context.Context, actor, target *models.User, e Erasu
 	})
 }
 
-// likePrefix is a LIKE pattern for text starting with name and a space
-// (usernames hold no % ; an _ in one matches itself and any other character,
-// which the name's length then bounds to the same name in practice).
-func likePrefix(name string) string { return name + " %" }
-
 // deletePosts empties and removes the member's posts and the topics they
 // started (with their titles), drops the posts' revisions, and queues every
 // post concerned for the search index.
@@ -150,10 +124,7 @@ func deletePosts(ctx context.Context, tx bun.Tx, userID int64, now time.Time) er
 	if err := uncount(ctx, tx, userID); err != nil {
 		return err
 	}
-	for _, step := range []struct {
-		q    string
-		args []any
-	}{
+	return run(ctx, tx, []step{
 		{"DELETE FROM post_revisions WHERE post_id IN (SELECT id FROM posts WHERE user_id = ?)", []any{userID}},
 		{`UPDATE posts SET body = '', html = '', removed_at = COALESCE(removed_at, ?), removed_reason = 'deleted by its author',
 			revision_count = 0, updated_at = ? WHERE user_id = ?`, []any{now, now, userID}},
@@ -161,9 +132,20 @@ func deletePosts(ctx context.Context, tx bun.Tx, userID int64, now time.Time) er
 			[]any{now, now, userID}},
 		{"INSERT INTO search_outbox (entity, entity_id, op, created_at) SELECT 'topic', id, 'upsert', ? FROM topics WHERE user_id = ?",
 			[]any{now, userID}},
-	} {
-		if _, err := tx.ExecContext(ctx, step.q, step.args...); err != nil {
-			return fmt.Errorf("delete posts of %d: %w", userID, err)
+	})
+}
+
+// step is one statement of an erasure.
+type step struct {
+	q    string
+	args []any
+}
+
+// run executes steps in order, naming the one that failed.
+func run(ctx context.Context, tx bun.Tx, steps []step) error {
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("%s: %w", st.q, err)
 		}
 	}
 	return nil

@@ -526,3 +526,18 @@ func (s *Server) To(addr, about string) []Message {
 	}
 	return out
 }
+
+// After returns what follows the first prefix in text, up to the end of
+// its line or a space: a link's token or path in a mail's text part.
+func After(tb testing.TB, text, prefix string) string {
+	tb.Helper()
+	i := strings.Index(text, prefix)
+	if i < 0 {
+		tb.Fatalf("no %s in:\n%s", prefix, text)
+	}
+	rest := text[i+len(prefix):]
+	if j := strings.IndexAny(rest, " \n\r"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
