@@ -54,12 +54,12 @@ func TestBrowserDownloadAndDelete(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#delete-form input[name="confirm"]`)),
 		chromedp.SendKeys(chromedp.CSS("#delete_password"), memberPassword),
 		chromedp.Click(chromedp.CSS("#delete-account")),
-		chromedp.WaitVisible(chromedp.CSS("h1")),
+		chromedp.WaitVisible(chromedp.CSS(".auth-card h1")), // the result page, not the settings still on screen
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".auth-card h1")))
 	if h1 != "Your account is deleted" {
 		t.Errorf("after deleting: %q", h1)
 	}
