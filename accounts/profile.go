@@ -27,11 +27,12 @@ const (
 
 // ProfileInput is the profile a member edits.
 type ProfileInput struct {
-	DisplayName string `json:"display_name"`
-	Bio         string `json:"bio"`
+	DisplayName string  `json:"display_name"`
+	Bio         string  `json:"bio"`
+	AvatarColor *string `json:"avatar_color"` // nil keeps the colour; "" is automatic
 }
 
-// UpdateProfile saves u's display name and bio. Errors: ErrUnauthenticated, *models.ValidationError.
+// UpdateProfile saves u's display name, bio and avatar colour. Errors: ErrUnauthenticated, *models.ValidationError.
 func (s *Service) UpdateProfile(ctx context.Context, u *models.User, in ProfileInput) (*models.User, error) {
 	if err := policy.SignedIn(u); err != nil {
 		return nil, err
@@ -47,10 +48,17 @@ func (s *Service) UpdateProfile(ctx context.Context, u *models.User, in ProfileI
 	if utf8.RuneCountInString(bio) > maxBio {
 		v.Add("bio", "keep the bio under 500 characters")
 	}
+	color := u.AvatarColor
+	if in.AvatarColor != nil {
+		color = *in.AvatarColor
+	}
+	if !models.ValidAvatarColor(color) {
+		v.Add("avatar_color", "pick one of "+strings.Join(models.AvatarColors, ", ")+", or leave it empty for automatic")
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	u.DisplayName, u.Bio, u.UpdatedAt = name, bio, s.Now().UTC()
+	u.DisplayName, u.Bio, u.AvatarColor, u.UpdatedAt = name, bio, color, s.Now().UTC()
 	if err := models.UpdateProfile(ctx, s.db, u); err != nil {
 		return nil, err
 	}

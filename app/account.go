@@ -73,9 +73,11 @@ func (s *server) settingsFormFailed(c *fiber.Ctx, section string, f form, err er
 
 // settingsProfileSubmit: POST /settings/profile.
 func (s *server) settingsProfileSubmit(c *fiber.Ctx) error {
-	in := accounts.ProfileInput{DisplayName: c.FormValue("display_name"), Bio: c.FormValue("bio")}
+	color := c.FormValue("avatar_color")
+	in := accounts.ProfileInput{DisplayName: c.FormValue("display_name"), Bio: c.FormValue("bio"), AvatarColor: &color}
 	if _, err := s.Accounts.UpdateProfile(c.UserContext(), currentUser(c), in); err != nil {
-		return s.settingsFormFailed(c, "profile", form{Values: map[string]string{"display_name": in.DisplayName, "bio": in.Bio}}, err)
+		return s.settingsFormFailed(c, "profile", form{Values: map[string]string{"display_name": in.DisplayName, "bio": in.Bio,
+			"avatar_color": color}}, err)
 	}
 	return c.Redirect("/settings?saved=profile#profile", http.StatusSeeOther)
 }
@@ -164,7 +166,7 @@ func (s *server) settingsRevokeTokenSubmit(c *fiber.Ctx) error {
 	return c.Redirect("/settings#sessions", http.StatusSeeOther)
 }
 
-// apiUpdateMe: PATCH /api/v1/me {display_name, bio} → the member.
+// apiUpdateMe: PATCH /api/v1/me {display_name, bio, avatar_color} → the member.
 func (s *server) apiUpdateMe(c *fiber.Ctx) error {
 	var in accounts.ProfileInput
 	if err := parseJSON(c, &in); err != nil {

@@ -47,6 +47,75 @@ func TestSettingsProfile(t *testing.T) {
 	})
 }
 
+// TestAvatarColor: the colour a member picks shows at once on pages the
+// cache already holds (the topic page, the home list, their own header),
+// an unknown colour is refused with the form kept, and the API sets and
+// keeps it.
+func TestAvatarColor(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		ida := mustTPUser(t, db, "ida", "")
+		cat := mustTPCategory(t, db, "Billing", "billing")
+		topic := mustTPTopic(t, db, ida, cat, "Invoices come twice", "Every invoice arrives twice.")
+		topicPath := fmt.Sprintf("/t/%d/%s", topic.ID, topic.Slug)
+		auto := models.AvatarColors[ida.ID%int64(len(models.AvatarColors))]
+		postAvatar := func(color string) string { return `class="avatar avatar-md av-` + color + `"` }
+		for range 2 { // the second is served from the cache
+			_, page := getPage(t, a, topicPath)
+			tpWantContains(t, page, postAvatar(auto))
+		}
+		_, home := getPage(t, a, "/")
+		tpWantContains(t, home, `<span class="avatar av-`+auto+`" aria-hidden="true">i</span>`)
+
+		res, page := ida.post(t, a, "/settings/profile", map[string]string{"display_name": "Ida I.", "avatar_color": "chartreuse"})
+		tpWantStatus(t, res, page, http.StatusUnprocessableEntity)
+		tpWantContains(t, page, "pick one of blue, green", `value="Ida I."`)
+		if _, page = getPage(t, a, topicPath); strings.Contains(page, "Ida I.") {
+			t.Error("a refused profile was saved")
+		}
+
+		res, _ = ida.post(t, a, "/settings/profile", map[string]string{"display_name": "Ida I.", "avatar_color": "orange"})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save the colour: %d", res.StatusCode)
+		}
+		_, page = getPage(t, a, topicPath)
+		tpWantContains(t, page, postAvatar("orange"))
+		_, home = getPage(t, a, "/")
+		tpWantContains(t, home, `<span class="avatar av-orange" aria-hidden="true">i</span>`)
+		_, page = ida.get(t, a, topicPath)
+		if h, _ := siteHeader(page); !strings.Contains(h, `<span class="avatar av-orange" aria-hidden="true">i</span>`) {
+			t.Errorf("ida's own header does not show her colour: %s", h)
+		}
+		_, page = ida.get(t, a, "/settings")
+		tpWantContains(t, page, `value="orange" checked`)
+
+		patch := func(body map[string]any) (*http.Response, string) {
+			req := withCookies(jsonReq(http.MethodPatch, "/api/v1/me", body, ""), ida.cookie)
+			req.Header.Set("X-CSRF-Token", ida.csrf)
+			return call(t, a, req)
+		}
+		if res, body := patch(map[string]any{"display_name": "Ida", "avatar_color": "teal"}); res.StatusCode != http.StatusOK ||
+			!strings.Contains(body, `"avatar_color":"teal"`) {
+			t.Errorf("PATCH avatar_color teal: %d %s", res.StatusCode, body)
+		}
+		if res, body := patch(map[string]any{"display_name": "Ida"}); res.StatusCode != http.StatusOK ||
+			!strings.Contains(body, `"avatar_color":"teal"`) {
+			t.Errorf("PATCH without avatar_color: %d %s, want teal kept", res.StatusCode, body)
+		}
+		if res, body := patch(map[string]any{"avatar_color": 7}); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("PATCH avatar_color 7: %d %s, want 400", res.StatusCode, body)
+		}
+		_, body := call(t, a, jsonReq(http.MethodGet, fmt.Sprintf("/api/v1/topics/%d", topic.ID), nil, ""))
+		tpWantContains(t, body, `"username":"ida","display_name":"Ida","level":`, `"avatar_color":"teal"}`)
+		if res, body := patch(map[string]any{"display_name": "Ida", "avatar_color": ""}); res.StatusCode != http.StatusOK ||
+			!strings.Contains(body, `"avatar_color":""`) {
+			t.Errorf("PATCH back to automatic: %d %s", res.StatusCode, body)
+		}
+		_, page = getPage(t, a, topicPath)
+		tpWantContains(t, page, postAvatar(auto))
+	})
+}
+
 // TestSettingsPassword: the current password is required; a change signs
 // every other session out and keeps this one.
 func TestSettingsPassword(t *testing.T) {

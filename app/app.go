@@ -18,6 +18,7 @@ import (
 
 	"agora/assets"
 	"agora/config"
+	"agora/models"
 	"agora/oauth"
 	"agora/pagecache"
 	"agora/services"
@@ -145,6 +146,8 @@ func (s *server) templateFuncs() template.FuncMap {
 		"ago":     func(t time.Time) string { return ago(s.Now(), t) },
 		"plural":  plural,
 		"initial": initial,
+		// avatarColors are the colours a member may pick (settings.html).
+		"avatarColors": func() []string { return models.AvatarColors },
 		// signInButtons are the configured providers (partials/signin_buttons).
 		"signInButtons": s.oauth.Buttons,
 	}

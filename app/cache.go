@@ -144,7 +144,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 	switch {
 	case c.Locals(localShared) != nil: // nothing of the member but the role (members are never staff)
 		p.User = &models.User{Username: s.markers.username, Role: u.Role}
-		p.Initial, p.CSRF, p.Bell = s.markers.initial, s.markers.csrf, template.HTML(s.markers.bell)
+		p.Avatar, p.CSRF, p.Bell = template.HTML(s.markers.avatar), s.markers.csrf, template.HTML(s.markers.bell)
 		return nil
 	case u == nil && guestFormless:
 		return nil
@@ -154,7 +154,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 	if u == nil {
 		return nil
 	}
-	p.User, p.Initial, p.Staff, p.Admin = u, initial(u.Username), u.IsStaff(), u.IsAdmin()
+	p.User, p.Avatar, p.Staff, p.Admin = u, template.HTML(avatarHTML(u)), u.IsStaff(), u.IsAdmin()
 	p.Bell = template.HTML(s.bellBadge(c))
 	var se *models.SuspendedError
 	if errors.As(u.Suspension(s.Now()), &se) {
@@ -177,7 +177,7 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 //
 //	csrf      page.CSRF: the csrf-token meta tag and every form's _csrf
 //	username  page.User.Username: the header's user chip and /u/{name}
-//	initial   page.Initial: the header's avatar letter
+//	avatar    page.Avatar: the header's avatar, its letter and colour (avatarHTML)
 //	bell      page.Bell: the unread count on the header's bell (bellBadge)
 //
 // Each is a random prefix, unknown outside this process, and one letter
@@ -189,15 +189,15 @@ func (s *server) frame(c *fiber.Ctx, p *page, guestFormless bool) error {
 // writes it) or goes in frame's own-page branch, which keeps every page that
 // shows it out of the cache.
 type markers struct {
-	prefix                        []byte
-	csrf, username, initial, bell string
+	prefix                       []byte
+	csrf, username, avatar, bell string
 }
 
 func newMarkers() markers {
 	b := make([]byte, 12)
 	rand.Read(b)
 	p := "m" + hex.EncodeToString(b)
-	return markers{prefix: []byte(p), csrf: p + "C", username: p + "U", initial: p + "I", bell: p + "N"}
+	return markers{prefix: []byte(p), csrf: p + "C", username: p + "U", avatar: p + "A", bell: p + "N"}
 }
 
 // bellBadge is the unread count the header's bell shows for the viewer:
@@ -220,8 +220,8 @@ func (s *server) bellBadge(c *fiber.Ctx) string {
 }
 
 // fillMember appends page to dst with each marker replaced by token,
-// username, initial and bell.
-func (m *markers) fillMember(dst, page []byte, token, username, initial, bell string) []byte {
+// username, avatar and bell.
+func (m *markers) fillMember(dst, page []byte, token, username, avatar, bell string) []byte {
 	for {
 		i := bytes.Index(page, m.prefix)
 		if i < 0 || i+len(m.prefix) >= len(page) {
@@ -233,8 +233,8 @@ func (m *markers) fillMember(dst, page []byte, token, username, initial, bell st
 			dst = append(dst, token...)
 		case 'U':
 			dst = append(dst, username...)
-		case 'I':
-			dst = append(dst, initial...)
+		case 'A':
+			dst = append(dst, avatar...)
 		case 'N':
 			dst = append(dst, bell...)
 		default: // cannot happen: only markers start with the prefix
@@ -324,7 +324,7 @@ func (s *server) renderAndKeep(c *fiber.Ctx, key string, v pagecache.Version, re
 // the current member.
 func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, render func() error) error {
 	u, res := currentUser(c), c.Response()
-	token, initial := s.csrfToken(c), initial(u.Username)
+	token, avatar := s.csrfToken(c), avatarHTML(u)
 	scratch := pageBuffers.Get().(*[]byte)
 	defer pageBuffers.Put(scratch)
 	page, contentType, ok := s.pageCache.Get(key, v, (*scratch)[:0])
@@ -341,7 +341,7 @@ func (s *server) cachedForMember(c *fiber.Ctx, key string, v pagecache.Version, 
 	}
 	*scratch = page
 	res.Header.SetContentType(contentType)
-	res.SwapBody(s.markers.fillMember(res.SwapBody(nil)[:0], page, token, u.Username, initial, s.bellBadge(c)))
+	res.SwapBody(s.markers.fillMember(res.SwapBody(nil)[:0], page, token, u.Username, avatar, s.bellBadge(c)))
 	return nil
 }
 

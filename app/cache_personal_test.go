@@ -85,9 +85,10 @@ func TestSharedPagesHoldNothingPersonal(t *testing.T) {
 			u            *tpUser
 			name         string
 			level, badge int
-		}{{alice, "Alice Aardvark", 3, 5}, {bruno, "Bruno Brightwater", 0, 0}} {
-			if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("display_name = ?, level = ?, badge_count = ?",
-				u.name, u.level, u.badge).Where("id = ?", u.u.ID).Exec(ctx); err != nil {
+			color        string
+		}{{alice, "Alice Aardvark", 3, 5, "teal"}, {bruno, "Bruno Brightwater", 0, 0, "orange"}} {
+			if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("display_name = ?, level = ?, badge_count = ?, avatar_color = ?",
+				u.name, u.level, u.badge, u.color).Where("id = ?", u.u.ID).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -140,17 +141,18 @@ func TestSharedPagesHoldNothingPersonal(t *testing.T) {
 		plain := newApp(t, db, deps, fixed, func(d *app.Deps) { d.Config.PageCacheMB = 0 })
 
 		// personal is what of u no page another member gets may show: u's
-		// CSRF token anywhere, and u's name, avatar letter and unread count
+		// CSRF token anywhere, and u's name, avatar letter and colour and unread count
 		// in the header.
 		type personal struct{ anywhere, header []string }
 		personalOf := map[*tpUser]personal{
 			alice: {anywhere: []string{alice.csrf},
-				header: []string{"alice", "Alice Aardvark", `aria-hidden="true">a</span>`, fmt.Sprint(aliceUnread)}},
+				header: []string{"alice", "Alice Aardvark", `aria-hidden="true">a</span>`, "av-teal", fmt.Sprint(aliceUnread)}},
 			bruno: {anywhere: []string{bruno.csrf},
-				header: []string{"bruno", "Bruno Brightwater", `aria-hidden="true">b</span>`, fmt.Sprint(brunoUnread)}},
+				header: []string{"bruno", "Bruno Brightwater", `aria-hidden="true">b</span>`, "av-orange", fmt.Sprint(brunoUnread)}},
 		}
 
 		unreadOf := map[*tpUser]int{alice: aliceUnread, bruno: brunoUnread} // on the bell of their own header
+		colorOf := map[*tpUser]string{alice: "teal", bruno: "orange"}       // their own header's avatar
 
 		for _, order := range [][2]*tpUser{{alice, bruno}, {bruno, alice}} {
 			first, second := order[0], order[1]
@@ -184,6 +186,7 @@ func TestSharedPagesHoldNothingPersonal(t *testing.T) {
 							}
 						}
 						tpWantContains(t, h, `<span class="user-name">`+second.Username+`</span>`,
+							fmt.Sprintf(`<span class="avatar av-%s" aria-hidden="true">%s</span>`, colorOf[second], second.Username[:1]),
 							fmt.Sprintf(`<span class="count-badge bell-count">%d<`, unreadOf[second]))
 					}
 					res, body = getPage(t, cached, e.path) // a guest, after members

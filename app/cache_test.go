@@ -205,7 +205,7 @@ func TestPageCacheKeepsViewersApart(t *testing.T) {
 				t.Errorf("%s: %d of %d forms carry their token", u.Username, mine, n)
 			}
 			tpWantContains(t, body, `href="/u/`+u.Username+`"`, `<span class="user-name">`+u.Username+`</span>`,
-				`<span class="avatar" aria-hidden="true">`+u.Username[:1]+`</span>`)
+				`<span class="avatar av-`+u.User.Avatar()+`" aria-hidden="true">`+u.Username[:1]+`</span>`)
 		}
 		for round := range 2 { // the second round is served from the cache where allowed
 			t.Run(fmt.Sprint("round ", round+1), func(t *testing.T) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"html"
 	"net/url"
 	"strconv"
 	"strings"
@@ -32,6 +33,11 @@ func plural(n int, one, many string) string {
 		return strconv.Itoa(n) + " " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// avatarHTML is the header's avatar of u: its letter in u's colour.
+func avatarHTML(u *models.User) string {
+	return `<span class="avatar av-` + u.Avatar() + `" aria-hidden="true">` + html.EscapeString(initial(u.Username)) + `</span>`
 }
 
 // initial is the avatar letter of a name.

@@ -68,3 +68,31 @@ func TestBrowserDownloadAndDelete(t *testing.T) {
 		t.Errorf("/settings after deleting: %v, want the sign-in page", err)
 	}
 }
+
+// TestBrowserAvatarColor: a member picks a colour in /settings and their
+// avatar in the header is drawn in it (the stylesheet has it).
+func TestBrowserAvatarColor(t *testing.T) {
+	db := testdb.Open(t, "sqlite")
+	base := startServer(t, newApp(t, db))
+	mustTPUser(t, db, "hugo", "")
+	ctx := browser.New(t)
+	browserSignIn(t, ctx, base, "hugo")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/settings#profile"),
+		chromedp.Click(chromedp.CSS(`#profile-form input[name="avatar_color"][value="purple"]`)),
+		chromedp.Click(chromedp.CSS(`#profile-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".alert-success")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".user-chip .avatar")).backgroundColor + " " +
+		document.querySelector('#profile-form input[value="purple"]').checked`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "rgb(237, 229, 251) true" { // .av-purple in app.css
+		t.Errorf("the header's avatar after picking purple: %q", got)
+	}
+	browser.Screenshot(t, ctx, "settings-avatar")
+}

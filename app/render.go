@@ -25,8 +25,8 @@ type page struct {
 	Title     string
 	Community string
 	User      *models.User
-	Initial   string // the avatar letter of User
-	Staff     bool   // User is a moderator or an admin
+	Avatar    template.HTML // the header's avatar of User (avatarHTML), or its marker
+	Staff     bool          // User is a moderator or an admin
 	Admin     bool
 	CSRF      string // empty for a guest on a guestFormless page without a token yet
 	Path      string

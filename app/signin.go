@@ -308,7 +308,7 @@ func (s *server) renderSettingsPage(c *fiber.Ctx, msg string, forms map[string]*
 		}
 	}
 	if forms["profile"] == nil {
-		d.Forms["profile"].Values = map[string]string{"display_name": u.DisplayName, "bio": u.Bio}
+		d.Forms["profile"].Values = map[string]string{"display_name": u.DisplayName, "bio": u.Bio, "avatar_color": u.AvatarColor}
 	}
 	d.Profile = u
 	d.Linked, d.Error, d.Saved = s.oauth.Label(c.Query("linked")), msg, c.Query("saved")

@@ -145,6 +145,7 @@ type postAuthor struct {
 	Username  string
 	Name      string // the display name, or the username
 	Initial   string // the avatar letter
+	Color     string // its colour (models.User.Avatar)
 	StaffRole string // the role badge: set for moderators and admins only
 	// Level and BadgeCount fill partials/flair, formatted once per author.
 	Level      string
@@ -279,7 +280,7 @@ func (s *server) loadTopicPage(c *fiber.Ctx, id int64, n int) (*topicPageData, e
 			a, ok := authors[u]
 			if !ok {
 				a = &postAuthor{Username: u.Username, Name: u.Name(), Initial: initial(u.Username),
-					Level: strconv.Itoa(u.Level), BadgeCount: strconv.Itoa(u.BadgeCount)}
+					Color: u.Avatar(), Level: strconv.Itoa(u.Level), BadgeCount: strconv.Itoa(u.BadgeCount)}
 				if u.IsStaff() {
 					a.StaffRole = u.Role
 				}

@@ -24,13 +24,15 @@ type userBrief struct {
 	DisplayName string `json:"display_name"`
 	Level       int    `json:"level"`
 	BadgeCount  int    `json:"badge_count"`
+	AvatarColor string `json:"avatar_color"` // the colour it shows in (models.User.Avatar)
 }
 
 func brief(u *models.User) *userBrief {
 	if u == nil {
 		return nil
 	}
-	return &userBrief{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Level: u.Level, BadgeCount: u.BadgeCount}
+	return &userBrief{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Level: u.Level, BadgeCount: u.BadgeCount,
+		AvatarColor: u.Avatar()}
 }
 
 type topicJSON struct {
@@ -194,6 +196,7 @@ type listRow struct {
 	Pinned     bool
 	Locked     bool
 	Initial    string // the author's avatar letter, "?" for a former member
+	Color      string // its colour, empty for a former member
 	AuthorName string // empty for a former member
 	Level      int    // with BadgeCount, the author's flair
 	BadgeCount int
@@ -257,7 +260,7 @@ func (s *server) listView(l *forum.TopicList, filter, base string) *listView {
 			}
 		}
 		if r.Author != nil {
-			row.Initial, row.AuthorName = initial(r.Author.Username), r.Author.Username
+			row.Initial, row.Color, row.AuthorName = initial(r.Author.Username), r.Author.Avatar(), r.Author.Username
 			row.Level, row.BadgeCount = r.Author.Level, r.Author.BadgeCount
 		}
 		if r.LastPoster != nil && t.ReplyCount > 0 {

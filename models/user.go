@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ type User struct {
 	GuidelinesRead  *time.Time `bun:"guidelines_read_at" json:"-"`
 	Company         string     `bun:"company" json:"company,omitempty"`
 	Bio             string     `bun:"bio" json:"bio,omitempty"`
+	AvatarColor     string     `bun:"avatar_color" json:"avatar_color"` // one of AvatarColors, "" for automatic
 	SuspendedUntil  *time.Time `bun:"suspended_until" json:"suspended_until"`
 	SuspendedReason string     `bun:"suspended_reason" json:"-"`
 	CreatedAt       time.Time  `bun:"created_at" json:"created_at"`
@@ -83,6 +85,23 @@ func (u *User) Name() string {
 		return u.DisplayName
 	}
 	return u.Username
+}
+
+// AvatarColors are the colours a member may give their avatar letter
+// (assets/static/app.css has a pair, light and dark, for each).
+var AvatarColors = []string{"blue", "green", "teal", "purple", "pink", "orange", "red", "slate"}
+
+// ValidAvatarColor reports whether c is one of AvatarColors or "" (automatic).
+func ValidAvatarColor(c string) bool { return c == "" || slices.Contains(AvatarColors, c) }
+
+// Avatar is the colour u's avatar letter shows in: their choice, or by
+// default one picked by id, so members side by side tend to differ and a
+// rename keeps it.
+func (u *User) Avatar() string {
+	if u.AvatarColor != "" {
+		return u.AvatarColor
+	}
+	return AvatarColors[uint64(u.ID)%uint64(len(AvatarColors))]
 }
 
 // Suspension returns a *SuspendedError when u is suspended at now, nil otherwise.
@@ -180,7 +199,7 @@ func UsersByIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]*User, 
 }
 
 // authorColumns are what pages show beside a post or topic.
-var authorColumns = []string{"id", "username", "display_name", "role", "level", "badge_count", "post_count", "created_at", "deleted_at"}
+var authorColumns = []string{"id", "username", "display_name", "avatar_color", "role", "level", "badge_count", "post_count", "created_at", "deleted_at"}
 
 // AuthorsByIDs is UsersByIDs with only the columns shown beside posts
 // (authorColumns): the hot read path scans a third of the columns.
@@ -314,9 +333,9 @@ func SetPassword(ctx context.Context, db bun.IDB, userID int64, hash string, now
 	return notFound(err, "set password")
 }
 
-// UpdateProfile stores u's display name and bio.
+// UpdateProfile stores u's display name, bio and avatar colour.
 func UpdateProfile(ctx context.Context, db bun.IDB, u *User) error {
-	_, err := db.NewUpdate().Model(u).Column("display_name", "bio", "updated_at").WherePK().Exec(ctx)
+	_, err := db.NewUpdate().Model(u).Column("display_name", "bio", "avatar_color", "updated_at").WherePK().Exec(ctx)
 	return notFound(err, "update profile")
 }
 
@@ -336,12 +355,13 @@ func SetEmail(ctx context.Context, db bun.IDB, userID int64, email string, now t
 }
 
 // Tombstone turns a member's row into a pseudonymous one: name, with no
-// email, display name, bio, company, password or suspension note, deleted
+// email, display name, bio, avatar colour, company, password or suspension note, deleted
 // at now. Posts, likes, flags and the moderation log keep pointing at it.
 func Tombstone(ctx context.Context, db bun.IDB, id int64, name string, now time.Time) error {
 	_, err := db.NewUpdate().Model((*User)(nil)).Set("username = ?", name).Set("email = ''").
 		Set("email_verified_at = NULL").Set("display_name = ''").Set("bio = ''").Set("company = ''").
-		Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").Set("role = ?", RoleMember).
+		Set("avatar_color = ''").Set("password_hash = ''").Set("suspended_reason = ''").Set("last_seen_at = NULL").
+		Set("role = ?", RoleMember).
 		Set("deleted_at = ?", now).Set("updated_at = ?", now).Where("id = ?", id).Exec(ctx)
 	return notFound(err, "tombstone member")
 }

@@ -49,7 +49,7 @@ type section struct {
 // unsubscribe token) and other members' ids are never selected.
 var Sections = []section{
 	{Name: "profile", One: true, Covers: []string{"users.id"}, Query: `SELECT id, username, email, email_verified_at,
-		display_name, bio, company, role, level, badge_count, topic_count, post_count, likes_received, likes_given,
+		display_name, bio, avatar_color, company, role, level, badge_count, topic_count, post_count, likes_received, likes_given,
 		solution_count, days_visited, topics_read, posts_read, guidelines_read_at, suspended_until, suspended_reason,
 		created_at, last_seen_at FROM users WHERE id = ?`},
 	{Name: "earlier_usernames", Covers: []string{"username_history.user_id"}, Query: `SELECT old_name, changed_at
