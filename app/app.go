@@ -35,6 +35,11 @@ type Deps struct {
 	SetupToken string
 	// AuthRateLimit is sign-in and registration attempts per minute per IP (0: 20).
 	AuthRateLimit int
+	// CSPReportOnly sends the Content-Security-Policy as
+	// Content-Security-Policy-Report-Only, so the browser reports what the
+	// policy would block but runs it. Only the XSS suite sets it, to test the
+	// sanitizer alone; the binary never does.
+	CSPReportOnly bool
 }
 
 // server carries the dependencies into the handlers.

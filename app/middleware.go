@@ -76,6 +76,7 @@ func (s *server) securityHeaders() fiber.Handler {
 			"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 		ReferrerPolicy:            "strict-origin-when-cross-origin",
 		CrossOriginEmbedderPolicy: "unsafe-none",
+		CSPReportOnly:             s.CSPReportOnly,
 	}
 	if s.Config.SecureCookies() {
 		cfg.HSTSMaxAge = 63072000
