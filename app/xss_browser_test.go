@@ -399,7 +399,11 @@ func (s *xssSuite) check(view string, r xssReport, batches []*xssBatch, isolate 
 		}
 		s.fail(view, s.vs[i].String(), hits)
 	}
-	if hits := append(r.Load, r.Late...); len(hits) > 0 {
+	hits := append(r.Load, r.Late...)
+	if len(r.Regions) > 0 && !slices.ContainsFunc(hits, func(h string) bool { return !strings.HasPrefix(h, "csp ") }) {
+		return // the CSP's reports, which come late, of what a region already named
+	}
+	if len(hits) > 0 {
 		found := false
 		for _, b := range batches {
 			for _, i := range b.idx {
@@ -425,8 +429,10 @@ func batchIdx(bs []*xssBatch) [][]int {
 
 func (s *xssSuite) fail(view, what string, hits []string) {
 	s.t.Helper()
-	s.t.Errorf("XSS on the %s: %s: %v", view, what, hits)
-	s.failed[view] = append(s.failed[view], what)
+	s.t.Errorf("XSS on the %s: %s: %q", view, what, hits)
+	if !slices.Contains(s.failed[view], what) { // a vector found in its region and again alone counts once
+		s.failed[view] = append(s.failed[view], what)
+	}
 }
 
 // tab opens a browser tab, signed in as username when not empty, with a watch.
@@ -447,10 +453,27 @@ func (s *xssSuite) navigate(ctx context.Context, path string) {
 	}
 }
 
+// spare opens, on first use, another tab signed in as username at path:
+// pinning hits down must not spend the budget of the tab that found them.
+func (s *xssSuite) spare(username, path string) func() (context.Context, *xssWatch) {
+	var ctx context.Context
+	var w *xssWatch
+	return func() (context.Context, *xssWatch) {
+		if ctx == nil {
+			ctx, w = s.tab(username)
+			if path != "" {
+				s.navigate(ctx, path)
+			}
+		}
+		return ctx, w
+	}
+}
+
 // topicPages shows each topic's page once, as the moderator, and inspects
 // every post on it.
 func (s *xssSuite) topicPages() {
 	ctx, w := s.tab(s.mod)
+	spare := s.spare(s.mod, "")
 	byURL := map[string][]*xssBatch{}
 	var urls []string
 	for _, b := range s.batches {
@@ -470,10 +493,10 @@ func (s *xssSuite) topicPages() {
 		}
 		r := w.inspect(s.t, ctx, roots)
 		s.check(viewTopic, r, byURL[u], func(_ *xssBatch, i int) []string {
+			ctx, w := spare()
 			b := s.alone(i)
 			s.navigate(ctx, b.url)
-			r := w.inspect(s.t, ctx, []string{fmt.Sprintf("#post-%d .post-body", b.number)})
-			return xssAllHits(r)
+			return xssAllHits(w.inspect(s.t, ctx, []string{fmt.Sprintf("#post-%d .post-body", b.number)}))
 		})
 	}
 }
@@ -511,9 +534,7 @@ func xssAllHits(r xssReport) []string {
 // member and lets app.js fetch POST /api/v1/preview and insert its HTML, as
 // it does for a person typing.
 func (s *xssSuite) previews() {
-	var ctx context.Context
-	var w *xssWatch
-	show := func(b *xssBatch) xssReport {
+	show := func(ctx context.Context, w *xssWatch, b *xssBatch) xssReport {
 		body, _ := json.Marshal(b.body)
 		err := chromedp.Do(ctx,
 			chromedp.Evaluate[chromedp.Void](`{const a = document.querySelector("#body"); a.value = `+string(body)+`; a.dispatchEvent(new Event("input"));}`),
@@ -524,17 +545,21 @@ func (s *xssSuite) previews() {
 		}
 		return w.inspect(s.t, ctx, []string{"#preview .preview-body"})
 	}
+	spare := s.spare(s.member, "/new-topic")
+	var ctx context.Context
+	var w *xssWatch
 	for n, b := range s.batches {
 		if n%16 == 0 { // a fresh tab now and then: each has a 60-second budget
 			ctx, w = s.tab(s.member)
 			s.navigate(ctx, "/new-topic")
 		}
-		r := show(b)
+		r := show(ctx, w, b)
 		if n == 0 {
 			browser.Screenshot(s.t, ctx, "xss-preview")
 		}
 		s.check(viewPreview, r, []*xssBatch{b}, func(_ *xssBatch, i int) []string {
-			return xssAllHits(show(&xssBatch{idx: []int{i}, body: xssBody(s.vs, []int{i})}))
+			ctx, w := spare()
+			return xssAllHits(show(ctx, w, &xssBatch{idx: []int{i}, body: xssBody(s.vs, []int{i})}))
 		})
 	}
 }
@@ -542,9 +567,7 @@ func (s *xssSuite) previews() {
 // editViews opens each post's edit form as the moderator, then presses
 // Preview, which renders the draft server-side into the same page.
 func (s *xssSuite) editViews() {
-	var ctx context.Context
-	var w *xssWatch
-	show := func(b *xssBatch) (atLoad, preview xssReport) {
+	show := func(ctx context.Context, w *xssWatch, b *xssBatch) (atLoad, preview xssReport) {
 		s.navigate(ctx, fmt.Sprintf("/p/%d/edit", b.post))
 		atLoad = w.inspect(s.t, ctx, nil)
 		err := chromedp.Do(ctx,
@@ -557,17 +580,21 @@ func (s *xssSuite) editViews() {
 		}
 		return atLoad, w.inspect(s.t, ctx, []string{"#preview .preview-body"})
 	}
+	spare := s.spare(s.mod, "")
+	var ctx context.Context
+	var w *xssWatch
 	for n, b := range s.batches {
 		if n%10 == 0 {
 			ctx, w = s.tab(s.mod)
 		}
-		atLoad, r := show(b)
+		atLoad, r := show(ctx, w, b)
 		if n == 0 {
 			browser.Screenshot(s.t, ctx, "xss-edit")
 		}
 		r.Load = append(r.Load, xssAllHits(atLoad)...)
 		s.check(viewEdit, r, []*xssBatch{b}, func(_ *xssBatch, i int) []string {
-			a, r := show(s.alone(i))
+			ctx, w := spare()
+			a, r := show(ctx, w, s.alone(i))
 			return append(xssAllHits(a), xssAllHits(r)...)
 		})
 	}
