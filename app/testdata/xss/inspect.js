@@ -49,8 +49,10 @@ async (roots) => {
       continue;
     }
     let region = "";
-    // Handlers run during dispatchEvent; what they defer shows up later, in late.
-    const settle = () => {
+    // Handlers run during dispatchEvent; a turn of the event loop lets what
+    // they queue (a javascript: link's script) run before the next region.
+    const settle = async () => {
+      await sleep(0);
       if (hits.length > seen) (out.regions[region] = out.regions[region] || []).push(...hits.slice(seen));
       seen = hits.length;
     };
@@ -59,7 +61,7 @@ async (roots) => {
       if (n.nodeType === Node.TEXT_NODE) {
         const m = /^XSSMARK(\d+)$/.exec(n.data.trim());
         if (m) {
-          settle();
+          await settle();
           region = String(Number(m[1]));
           out.marks.push(region);
         }
@@ -82,9 +84,17 @@ async (roots) => {
         n.click();
       } catch (_) {}
     }
-    settle();
+    await settle();
   }
-  await sleep(50);
+  // What the walk set off later (a javascript: link runs in a task of its
+  // own, timers, reports): wait until 50 ms pass without a hit.
+  if (roots.length > 0) {
+    await sleep(100);
+    for (let n = -1, i = 0; n !== hits.length && i < 20; i++) {
+      n = hits.length;
+      await sleep(50);
+    }
+  }
   out.late = hits.slice(seen);
   window.__xssSeen = hits.length;
   return out;
