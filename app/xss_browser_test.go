@@ -238,12 +238,11 @@ func (p *xssPoster) post(b *xssBatch) {
 // xssWatch records, for one browser tab, what the page script cannot see:
 // dialogs (dismissed at once), navigations and windows it asked for, new
 // targets it opened; and it keeps the tab on 127.0.0.1, failing every
-// request elsewhere (embeds and images) and noting it.
+// request elsewhere (the https images and embeds that survive).
 type xssWatch struct {
-	mu        sync.Mutex
-	hits      []string
-	elsewhere []string
-	armed     bool // navigations count only while a view is inspected
+	mu    sync.Mutex
+	hits  []string
+	armed bool // navigations count only while a view is inspected
 }
 
 func (w *xssWatch) add(s string) {
@@ -304,9 +303,6 @@ func newXSSWatch(t *testing.T, ctx context.Context, base string) *xssWatch {
 					chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
 					return
 				}
-				w.mu.Lock()
-				w.elsewhere = append(w.elsewhere, e.Request.URL)
-				w.mu.Unlock()
 				chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
 			}()
 		}
