@@ -379,7 +379,7 @@ func checkSweep(t *testing.T, c sweepCase, path string, res *http.Response, got 
 	if st < 400 || !api {
 		return
 	}
-	var e apiError
+	var e sweepError
 	if err := json.Unmarshal([]byte(got), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 		t.Errorf("%s (%.80s): %d without the API's error body: %.300s", c.name, path, st, got)
 		return
@@ -392,7 +392,8 @@ func checkSweep(t *testing.T, c sweepCase, path string, res *http.Response, got 
 	}
 }
 
-type apiError struct {
+// sweepError is the API's error body.
+type sweepError struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -528,8 +528,8 @@ func matrixSetups(t *testing.T, w *roleWorld) map[string]matrixSetup {
 		"POST /api/v1/admin/badges": func(t *testing.T, w *roleWorld, _ string) matrixReq {
 			return matrixReq{path: "/api/v1/admin/badges", body: map[string]any{"name": unique("Champion "), "description": "Runs a user group.", "tier": "gold", "icon": "trophy"}}
 		},
-		"POST /api/v1/admin/badges/{id}/grant":  onTargetBadge(badge, "grant"),
-		"POST /api/v1/admin/badges/{id}/revoke": onTargetBadge(badge, "revoke"),
+		"POST /api/v1/admin/badges/{id}/grant":  onHolder(badge, "grant", false),
+		"POST /api/v1/admin/badges/{id}/revoke": onHolder(badge, "revoke", false),
 
 		// Pages.
 		"GET /":         fixed("/", nil),
@@ -627,39 +627,31 @@ func matrixSetups(t *testing.T, w *roleWorld) map[string]matrixSetup {
 		"POST /admin/badges": func(t *testing.T, w *roleWorld, _ string) matrixReq {
 			return matrixReq{path: "/admin/badges", body: map[string]string{"name": unique("Champion "), "description": "Runs a user group.", "tier": "gold", "icon": "trophy"}}
 		},
-		"POST /admin/badges/{id}/grant":  onTargetBadgeForm(badge, "grant"),
-		"POST /admin/badges/{id}/revoke": onTargetBadgeForm(badge, "revoke"),
+		"POST /admin/badges/{id}/grant":  onHolder(badge, "grant", true),
+		"POST /admin/badges/{id}/revoke": onHolder(badge, "revoke", true),
 		"POST /admin/users/{id}/role":    onTarget("/admin/users/%d/role", map[string]string{"role": "moderator"}),
 		"POST /admin/users/{id}/erase":   onTarget("/admin/users/%d/erase", map[string]string{"reason": "asked by mail"}),
 	}
 }
 
-// onTargetBadge grants (or, after granting, revokes) badge to a member of their own.
-func onTargetBadge(badge *models.Badge, action string) matrixSetup {
+// onHolder grants (or, after granting, revokes) badge to a member of
+// their own, through the API or, with form, the admin page.
+func onHolder(badge *models.Badge, action string, form bool) matrixSetup {
 	return func(t *testing.T, w *roleWorld, _ string) matrixReq {
-		u := badgeHolder(t, w, badge, action)
+		w.seq++
+		u := w.account(t, fmt.Sprintf("holder%d", w.seq), models.RoleMember)
+		if action == "revoke" {
+			res, body := call(t, w.a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/admin/badges/%d/grant", badge.ID),
+				map[string]any{"user_id": u.ID, "reason": "beta"}, w.token["admin"]))
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("grant before revoking: %d %s", res.StatusCode, body)
+			}
+		}
+		if form {
+			return matrixReq{path: fmt.Sprintf("/admin/badges/%d/%s", badge.ID, action), body: map[string]string{"username": u.Username, "reason": "beta"}}
+		}
 		return matrixReq{path: fmt.Sprintf("/api/v1/admin/badges/%d/%s", badge.ID, action), body: map[string]any{"user_id": u.ID, "reason": "beta"}}
 	}
-}
-
-func onTargetBadgeForm(badge *models.Badge, action string) matrixSetup {
-	return func(t *testing.T, w *roleWorld, _ string) matrixReq {
-		u := badgeHolder(t, w, badge, action)
-		return matrixReq{path: fmt.Sprintf("/admin/badges/%d/%s", badge.ID, action), body: map[string]string{"username": u.Username, "reason": "beta"}}
-	}
-}
-
-func badgeHolder(t *testing.T, w *roleWorld, badge *models.Badge, action string) *models.User {
-	w.seq++
-	u := w.account(t, fmt.Sprintf("holder%d", w.seq), models.RoleMember)
-	if action == "revoke" {
-		res, body := call(t, w.a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/admin/badges/%d/grant", badge.ID),
-			map[string]any{"user_id": u.ID, "reason": "beta"}, w.token["admin"]))
-		if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
-			t.Fatalf("grant before revoking: %d %s", res.StatusCode, body)
-		}
-	}
-	return u
 }
 
 // How a caller reaches the API: a script's bearer token, or a browser's
