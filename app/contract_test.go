@@ -145,7 +145,7 @@ func TestContractRoutesServed(t *testing.T) {
 type contractCall func(t *testing.T, w *contractWorld) (path string, body any, token string)
 
 type contractWorld struct {
-	*mapiWorld
+	*roleWorld
 	topic   *models.Topic
 	reply   *models.Post
 	flagged *models.Post
@@ -175,13 +175,13 @@ func (w *contractWorld) spareLogin(t *testing.T, role string) spare {
 }
 
 func newContractWorld(t *testing.T, db *bun.DB) *contractWorld {
-	w := &contractWorld{mapiWorld: newMapiWorld(t, db)}
+	w := &contractWorld{roleWorld: newRoleWorld(t, db)}
 	deps, catchUp := withSearch(t, db)
 	w.a = newApp(t, db, deps) // the same database, so the tokens hold
 	defer catchUp()
-	w.topic = w.mapiWorld.topic(t, "author")
-	w.reply = w.mapiWorld.reply(t, "member", w.topic.ID)
-	w.flagged = w.mapiWorld.reply(t, "author", w.topic.ID)
+	w.topic = w.roleWorld.topic(t, "author")
+	w.reply = w.roleWorld.reply(t, "member", w.topic.ID)
+	w.flagged = w.roleWorld.reply(t, "author", w.topic.ID)
 	w.badge = &models.Badge{Name: "Beta tester", Description: "Tried the product before launch.", Tier: "silver",
 		Icon: "trophy", CreatedAt: time.Now().UTC()}
 	if _, err := db.NewInsert().Model(w.badge).Exec(context.Background()); err != nil {
@@ -324,7 +324,7 @@ func contractCalls() map[string]contractCall {
 			return f("/api/v1/posts/%d/flags", w.reply.ID), map[string]any{"reason": "off_topic", "note": "belongs elsewhere"}, "author"
 		},
 		"DELETE /api/v1/flags/{id}": func(t *testing.T, w *contractWorld) (string, any, string) {
-			fl, err := w.mod.Flag(context.Background(), w.user["admin"], w.mapiWorld.reply(t, "member", w.topic.ID).ID, "spam", "")
+			fl, err := w.mod.Flag(context.Background(), w.user["admin"], w.roleWorld.reply(t, "member", w.topic.ID).ID, "spam", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -367,7 +367,7 @@ func contractCalls() map[string]contractCall {
 
 func modPost(action string) contractCall {
 	return func(t *testing.T, w *contractWorld) (string, any, string) {
-		p := w.mapiWorld.reply(t, "author", w.topic.ID)
+		p := w.roleWorld.reply(t, "author", w.topic.ID)
 		if action == "restore" {
 			if err := errOf(w.mod.RemovePost(context.Background(), w.user["moderator"], p.ID, why("spam"))); err != nil {
 				t.Fatal(err)
@@ -380,7 +380,7 @@ func modPost(action string) contractCall {
 
 func modTopic(action string) contractCall {
 	return func(t *testing.T, w *contractWorld) (string, any, string) {
-		tp := w.mapiWorld.topic(t, "author")
+		tp := w.roleWorld.topic(t, "author")
 		if action == "unlock" || action == "unpin" {
 			first := map[string]string{"unlock": "lock", "unpin": "pin"}[action]
 			if _, err := w.mod.TopicAction(context.Background(), w.user["moderator"], tp.ID, first, why("housekeeping"), 0); err != nil {

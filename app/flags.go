@@ -201,7 +201,7 @@ const reportsPerPage = 30
 
 // myReports: GET /me/reports — every flag the member raised, newest first.
 func (s *server) myReports(c *fiber.Ctx) error {
-	n := max(1, c.QueryInt("page", 1))
+	n := pageParam(c)
 	reports, total, err := s.Moderation.Reports(c.UserContext(), currentUser(c), n, reportsPerPage)
 	if err != nil {
 		return err

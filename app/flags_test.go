@@ -33,7 +33,7 @@ func TestFlagReasonsAPI(t *testing.T) {
 
 func TestFlagRateLimitAPI(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
-	w := newMapiWorld(t, db)
+	w := newRoleWorld(t, db)
 	tp := w.topic(t, "author")
 	for i := range 21 {
 		p := w.reply(t, "author", tp.ID)

@@ -132,11 +132,18 @@ func localPath(p string) string {
 // maxPerPage caps ?per_page on every list.
 const maxPerPage = 100
 
-// pageParams reads ?page and ?per_page: page from 1, per_page 1..100 (default 20).
+// maxPage caps ?page so that (page-1)*perPage, the offset every list and
+// the search index compute, cannot overflow (a page near 2^63 crashed the
+// search index and turned SQL offsets negative). It is past the last page
+// of any list.
+const maxPage = 1<<31 - 1
+
+// pageParam reads ?page: 1 to maxPage, 1 when absent or not a number.
+func pageParam(c *fiber.Ctx) int { return min(maxPage, max(1, c.QueryInt("page", 1))) }
+
+// pageParams reads ?page and ?per_page: page 1..maxPage, per_page 1..100 (default 20).
 func pageParams(c *fiber.Ctx) (page, perPage int) {
-	page = max(1, c.QueryInt("page", 1))
-	perPage = min(maxPerPage, max(1, c.QueryInt("per_page", 20)))
-	return page, perPage
+	return pageParam(c), min(maxPerPage, max(1, c.QueryInt("per_page", 20)))
 }
 
 // pages is how many pages of perPage total items fill (at least one).

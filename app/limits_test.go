@@ -157,7 +157,12 @@ func TestNULRefused(t *testing.T) {
 				return withCookies(rawReq(http.MethodPost, "/login", "application/x-www-form-urlencoded",
 					"_csrf="+token+"&login=x%00&password=y"), ck)
 			}},
+			{"form value not UTF-8", func() *http.Request {
+				return withCookies(rawReq(http.MethodPost, "/register", "application/x-www-form-urlencoded",
+					"_csrf="+token+"&username=name%FF%FE&email=n%40example.com&password=long+enough+pw&age_confirmed=on"), ck)
+			}},
 			{"query string", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/?q=a%00b", nil) }},
+			{"query string not UTF-8", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/search?q=caf%E9", nil) }},
 			{"query string of the API", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/api/v1/users/someone?x=%00", nil) }},
 		}
 		for _, tt := range tests {

@@ -81,14 +81,14 @@ func newAppSet(t testing.TB, db *bun.DB, change ...func(*app.Deps)) (*fiber.App,
 	return a, set
 }
 
-// startServer serves a on 127.0.0.1 and returns its base URL.
+// startServer serves a on 127.0.0.1, as agora serve does, and returns its base URL.
 func startServer(t testing.TB, a *fiber.App) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go a.Listener(ln)
+	go a.Listener(app.Linger(ln))
 	t.Cleanup(func() { a.ShutdownWithTimeout(5 * time.Second) })
 	return "http://" + ln.Addr().String()
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -88,24 +89,30 @@ func (s *server) securityHeaders() fiber.Handler {
 // escaped backslash followed by "u0000".
 var jsonNUL = regexp.MustCompile(`(?:^|[^\\])(?:\\\\)*\\u0000`)
 
-// refuseNUL rejects NUL characters in decoded input at the edge: PostgreSQL
-// text cannot hold them and no legitimate client sends them. It looks at
-// decoded values, so text that merely mentions "%00" passes.
-func refuseNUL(c *fiber.Ctx) error {
+// refuseBadText rejects, at the edge, text no legitimate client sends: NUL
+// characters (PostgreSQL text cannot hold them) and bytes that are not
+// UTF-8 in a JSON body, a form value or the query string (the JSON decoder
+// would silently replace them, changing what was sent, and PostgreSQL
+// refuses them in a query). It looks at decoded values, so text that merely
+// mentions "%00" passes.
+func refuseBadText(c *fiber.Ctx) error {
 	body := c.Body()
 	bad := bytes.IndexByte(body, 0) >= 0
 	if !bad && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		if !utf8.Valid(body) {
+			return errBadJSON // JSON is UTF-8 (RFC 8259)
+		}
 		bad = jsonNUL.Match(body)
 	}
-	hasNUL := func(k, v []byte) {
-		bad = bad || bytes.IndexByte(k, 0) >= 0 || bytes.IndexByte(v, 0) >= 0
+	check := func(k, v []byte) {
+		bad = bad || bytes.IndexByte(k, 0) >= 0 || bytes.IndexByte(v, 0) >= 0 || !utf8.Valid(k) || !utf8.Valid(v)
 	}
-	c.Context().QueryArgs().VisitAll(hasNUL)
+	c.Context().QueryArgs().VisitAll(check)
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
-		c.Context().PostArgs().VisitAll(hasNUL)
+		c.Context().PostArgs().VisitAll(check)
 	}
 	if bad {
-		return fiber.NewError(http.StatusBadRequest, "NUL characters are not allowed")
+		return fiber.NewError(http.StatusBadRequest, "NUL characters and text that is not UTF-8 are not allowed")
 	}
 	return c.Next()
 }

@@ -13,7 +13,7 @@ import (
 
 func TestModerationLogCSV(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
-	w := newMapiWorld(t, db) // suspending sam wrote the first entry
+	w := newRoleWorld(t, db) // suspending sam wrote the first entry
 	tp := w.topic(t, "author")
 	if _, err := w.mod.TopicAction(context.Background(), w.user["moderator"], tp.ID, moderation.TopicLock, why("heated, \"really\""), 0); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 // routes wires every page and API route; the middleware order matters:
 // headers and logging first, then identity, the API rate limit (so refused
-// requests count too), bad-token refusal, NUL refusal and CSRF.
+// requests count too), bad-token refusal, NUL and non-UTF-8 refusal and CSRF.
 func (s *server) routes(app *fiber.App) {
 	app.Use(s.logRequests, s.securityHeaders())
 	app.Get("/healthz", s.healthz)
@@ -20,7 +20,7 @@ func (s *server) routes(app *fiber.App) {
 
 	app.Use(s.authenticate)
 	app.Use("/api/v1", s.rateLimit(s.Config.RateLimit, clientKey))
-	app.Use(refuseBadAuth, refuseNUL, s.checkCSRF)
+	app.Use(refuseBadAuth, refuseBadText, s.checkCSRF)
 	authLimit := s.rateLimit(s.AuthRateLimit, ipKey)
 	exportLimit := s.rateLimit(exportsPerMinute, func(c *fiber.Ctx) string { return "export" + clientKey(c) })
 

@@ -11,7 +11,7 @@ import (
 
 func TestModerationAPISuspensionRules(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
-	w := newMapiWorld(t, db)
+	w := newRoleWorld(t, db)
 	cases := []struct {
 		name   string
 		by     string

@@ -378,7 +378,7 @@ func (s *server) topicPage(c *fiber.Ctx) error {
 	if slug == "" {
 		slug = "/" // never a slug: no version, so the redirect is not cached
 	}
-	n := c.QueryInt("page", 1)
+	n := pageParam(c)
 	a, err := s.topicPageAudience(c, id, n)
 	if err != nil {
 		return err

@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- fiberApp.Listener(ln) }()
+	go func() { served <- fiberApp.Listener(app.Linger(ln)) }()
 	select {
 	case err := <-served:
 		return err

@@ -2,6 +2,7 @@ package forum
 
 import (
 	"context"
+	"math"
 
 	"agora/models"
 	"agora/policy"
@@ -44,10 +45,13 @@ func (s *Service) TopicPage(ctx context.Context, viewer *models.User, topicID in
 // TopicPageSize is the page size a request for perPage posts gets: 1 to PerPage.
 func TopicPageSize(perPage int) int { return min(max(1, perPage), PerPage) }
 
-// PostRange is the post numbers page (from 1) of perPage posts holds.
+// PostRange is the post numbers page (from 1) of perPage posts holds,
+// within what a post number can be (PostgreSQL's INTEGER column refuses a
+// larger number in a query: a page far past the last was a 500 there). The
+// page must fit the pages' cap (app's maxPage) so the product cannot overflow.
 func PostRange(page, perPage int) (from, to int) {
-	from = (max(1, page)-1)*perPage + 1
-	return from, from + perPage - 1
+	from = min((max(1, page)-1)*perPage+1, math.MaxInt32)
+	return from, min(from+perPage-1, math.MaxInt32)
 }
 
 // TopicPageOf is TopicPage with pages of TopicPageSize(perPage) posts, as
