@@ -210,9 +210,9 @@ func TestParseErrors(t *testing.T) {
 
 // FuzzParse: for any input, Parse does not panic; it returns a *QueryError
 // with a reason, or a query that is usable (text or a filter, after before
-// before), whose words are lower-case letters, digits and '_', that is no
-// bigger than its input, and that format writes back as a query parsing to
-// the same thing.
+// before), valid UTF-8, whose words are lower-case letters, digits and '_',
+// with at most 3 bytes of text per input byte, and that format writes back
+// as a query parsing to the same thing.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"webhook retries", `"rate limit" -"spam bot" -ads exceeded`, "in:title @Ana #billing status:solved",
@@ -248,8 +248,12 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		// Lower-casing may lengthen a letter's encoding, never doubles it.
-		if size > 2*len(s) {
+		// Lower-casing turns an invalid byte into U+FFFD (three bytes) and may
+		// lengthen a letter's encoding, by less than that.
+		if !utf8.ValidString(got.Author + got.Category) {
+			t.Fatalf("Parse(%q) = %s: invalid UTF-8", s, show(got))
+		}
+		if size > 3*len(s) {
 			t.Fatalf("Parse(%q) = %s: %d bytes of text from %d", s, show(got), size, len(s))
 		}
 		form := format(got)
