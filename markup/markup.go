@@ -153,7 +153,8 @@ func render(src string, users map[string]string) (string, error) {
 // element after stripping a bad attribute, so an <img> or <iframe> whose src
 // was rejected, or an <input> whose type was, would survive as an empty (or,
 // for input, a text-field) shell; those are removed, and a link whose href was
-// rejected is unwrapped. Surviving links get linkRel, and lose the mention
+// rejected is unwrapped. src is matched again because bluemonday rewrites a
+// URL after matching it: "https://" passes and comes out as "https:". Surviving links get linkRel, and lose the mention
 // class unless they are exactly what RenderMentions writes: raw HTML must not
 // dress up an arbitrary link as a member mention.
 func tidy(parent *nethtml.Node) {
@@ -163,11 +164,11 @@ func tidy(parent *nethtml.Node) {
 			tidy(n)
 			switch n.DataAtom {
 			case atom.Img:
-				if _, ok := attr(n, "src"); !ok {
+				if src, ok := attr(n, "src"); !ok || !httpsURL.MatchString(src) {
 					parent.RemoveChild(n)
 				}
 			case atom.Iframe:
-				if _, ok := attr(n, "src"); !ok {
+				if src, ok := attr(n, "src"); !ok || !embedURL.MatchString(src) {
 					parent.RemoveChild(n)
 					break
 				}

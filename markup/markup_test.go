@@ -145,6 +145,8 @@ func TestRenderDropsShells(t *testing.T) {
 	runCases(t, []renderCase{
 		{"img without src", `<img width="10" height="10" alt="x">`, ""},
 		{"img with rejected src", `<img src="http://example.com/a.png" width="10">`, ""},
+		{"img whose src bluemonday rewrites to no host", `<img src="https://">`, ""},
+		{"Markdown image of the bare scheme", "![r](https://)", "<p></p>\n"},
 		{"iframe without src", `<iframe width="10" height="10" allowfullscreen></iframe>`, ""},
 		{"iframe with rejected src", `<iframe src="https://evil.com/embed/x" width="560" height="315"></iframe>`, ""},
 		{"input with rejected type", `<input type="text" checked disabled>`, ""},
