@@ -154,9 +154,10 @@ func render(src string, users map[string]string) (string, error) {
 // was rejected, or an <input> whose type was, would survive as an empty (or,
 // for input, a text-field) shell; those are removed, and a link whose href was
 // rejected is unwrapped. src is matched again because bluemonday rewrites a
-// URL after matching it: "https://" passes and comes out as "https:". Surviving links get linkRel, and lose the mention
-// class unless they are exactly what RenderMentions writes: raw HTML must not
-// dress up an arbitrary link as a member mention.
+// URL after matching it: "https://" passes and comes out as "https:".
+// Surviving links get linkRel, and lose the mention class unless they are
+// exactly what RenderMentions writes: raw HTML must not dress up an arbitrary
+// link as a member mention.
 func tidy(parent *nethtml.Node) {
 	for n := parent.FirstChild; n != nil; {
 		next := n.NextSibling
