@@ -142,6 +142,9 @@ func (s *Service) SSOSignIn(ctx context.Context, p *SSOPayload) (*models.User, e
 		return nil, malformed("sso_bad_json", "the payload's company or attributes cannot be stored")
 	}
 	email := cleanEmail(p.Email)
+	// Kept like a display name: the product may send any JSON value, and a
+	// NUL in it would break the member's insert (a 500, not a refusal).
+	company := cleanName(prof.CompanyName())
 	var u *models.User
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := models.UseNonce(ctx, tx, p.Nonce, time.Unix(p.ExpiresAt, 0)); err != nil {
@@ -160,11 +163,11 @@ func (s *Service) SSOSignIn(ctx context.Context, p *SSOPayload) (*models.User, e
 			if err := models.UseIdentity(ctx, tx, id, now); err != nil {
 				return err
 			}
-			return s.refreshFromSSO(ctx, tx, u, email, p.Name, prof.CompanyName())
+			return s.refreshFromSSO(ctx, tx, u, email, p.Name, company)
 		case !models.IsNotFound(err):
 			return err
 		}
-		u, err = s.createSSO(ctx, tx, externalMember{Email: email, Name: p.Name, Company: prof.CompanyName(), Verified: true}, p.UserID, now)
+		u, err = s.createSSO(ctx, tx, externalMember{Email: email, Name: p.Name, Company: company, Verified: true}, p.UserID, now)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ package markup
 
 import (
 	"bytes"
+	"errors"
 	"html"
 	"slices"
 	"strings"
@@ -28,7 +29,7 @@ import (
 // Version identifies the render+sanitize policy; stored with each post so
 // posts are re-rendered when it changes. Bump it whenever Render's or
 // RenderMentions' output for the same input may change.
-const Version = 2
+const Version = 3
 
 // linkRel is set on every link: user links must not pass ranking (nofollow,
 // ugc) nor get a handle on the forum window (noopener).
@@ -39,7 +40,7 @@ var markdown = sync.OnceValue(func() goldmark.Markdown {
 		goldmark.WithExtensions(
 			// Alignment as align="…" rather than style="text-align:…", since
 			// the policy never allows style.
-			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			boundedTable{[]extension.TableOption{extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)}},
 			extension.Strikethrough,
 			extension.Linkify,
 			extension.TaskList,
@@ -67,7 +68,8 @@ func RenderMentions(src string, users map[string]string) string {
 	out, err := render(src, users)
 	if err != nil {
 		// Only markup nested deeper than x/net/html accepts (512 open
-		// elements) gets here; degrade to plain text rather than lose the post.
+		// elements) or links beyond maxLinkBytes get here; degrade to plain
+		// text rather than lose the post.
 		return html.EscapeString(src)
 	}
 	return out
@@ -107,11 +109,18 @@ func clean(src string) string {
 	return src
 }
 
+var errTooManyLinks = errors.New("markup: link references repeat more URL text than a post may render")
+
 func render(src string, users map[string]string) (string, error) {
 	pc := parser.NewContext()
 	pc.Set(usersKey, users)
+	source := []byte(src)
+	doc := markdown().Parser().Parse(text.NewReader(source), parser.WithContext(pc))
+	if linkBytes(doc) > maxLinkBytes(len(source)) {
+		return "", errTooManyLinks
+	}
 	var md bytes.Buffer
-	if err := markdown().Convert([]byte(src), &md, parser.WithContext(pc)); err != nil {
+	if err := markdown().Renderer().Render(&md, source, doc); err != nil {
 		return "", err
 	}
 	clean := postPolicy().SanitizeReader(&md)
@@ -144,9 +153,11 @@ func render(src string, users map[string]string) (string, error) {
 // element after stripping a bad attribute, so an <img> or <iframe> whose src
 // was rejected, or an <input> whose type was, would survive as an empty (or,
 // for input, a text-field) shell; those are removed, and a link whose href was
-// rejected is unwrapped. Surviving links get linkRel, and lose the mention
-// class unless they are exactly what RenderMentions writes: raw HTML must not
-// dress up an arbitrary link as a member mention.
+// rejected is unwrapped. src is matched again because bluemonday rewrites a
+// URL after matching it: "https://" passes and comes out as "https:".
+// Surviving links get linkRel, and lose the mention class unless they are
+// exactly what RenderMentions writes: raw HTML must not dress up an arbitrary
+// link as a member mention.
 func tidy(parent *nethtml.Node) {
 	for n := parent.FirstChild; n != nil; {
 		next := n.NextSibling
@@ -154,11 +165,11 @@ func tidy(parent *nethtml.Node) {
 			tidy(n)
 			switch n.DataAtom {
 			case atom.Img:
-				if _, ok := attr(n, "src"); !ok {
+				if src, ok := attr(n, "src"); !ok || !httpsURL.MatchString(src) {
 					parent.RemoveChild(n)
 				}
 			case atom.Iframe:
-				if _, ok := attr(n, "src"); !ok {
+				if src, ok := attr(n, "src"); !ok || !embedURL.MatchString(src) {
 					parent.RemoveChild(n)
 					break
 				}

@@ -145,6 +145,8 @@ func TestRenderDropsShells(t *testing.T) {
 	runCases(t, []renderCase{
 		{"img without src", `<img width="10" height="10" alt="x">`, ""},
 		{"img with rejected src", `<img src="http://example.com/a.png" width="10">`, ""},
+		{"img whose src bluemonday rewrites to no host", `<img src="https://">`, ""},
+		{"Markdown image of the bare scheme", "![r](https://)", "<p></p>\n"},
 		{"iframe without src", `<iframe width="10" height="10" allowfullscreen></iframe>`, ""},
 		{"iframe with rejected src", `<iframe src="https://evil.com/embed/x" width="560" height="315"></iframe>`, ""},
 		{"input with rejected type", `<input type="text" checked disabled>`, ""},
@@ -213,6 +215,43 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestRenderBoundsAmplification covers the two Markdown constructs whose
+// output grows with the square of their input: padded table cells and
+// reused link references. Both stay within FuzzRender's size bound.
+func TestRenderBoundsAmplification(t *testing.T) {
+	wide := "|" + strings.Repeat("a|", 2000) + "\n|" + strings.Repeat("-|", 2000) + "\n" + strings.Repeat("|\n", 3000)
+	refs := "[r]: https://example.com/" + strings.Repeat("a", 5000) + "\n\n" + strings.Repeat("[r]", 5000)
+	for name, src := range map[string]string{"padded table": wide, "reused reference": refs} {
+		out := markup.Render(src)
+		if len(out) > maxOutput(len(src)) {
+			t.Errorf("%s: %d bytes in, %d out; want at most %d", name, len(src), len(out), maxOutput(len(src)))
+		}
+		if err := checkSafe(out); err != nil {
+			t.Errorf("%s: unsafe: %v", name, err)
+		}
+	}
+	// A real table and references used a few times render as before.
+	got := markup.Render("| a | b |\n|---|---|\n| 1 |\n\n[r] and [r] and [r]\n\n[r]: https://example.com/" + strings.Repeat("x", 100))
+	wants := []string{"<td>1</td>\n<td></td>", `<a href="https://example.com/` + strings.Repeat("x", 100)}
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("Render = %q, want it to contain %q", got, w)
+		}
+	}
+	if n := strings.Count(got, "<a "); n != 3 {
+		t.Errorf("%d links, want 3: %q", n, got)
+	}
+}
+
+// maxOutput is the most Render may write for n bytes of Markdown: the
+// densest constructs (a known mention, an empty aligned cell) cost tens of
+// bytes per input byte, nothing may cost more than linear.
+func maxOutput(n int) int { return 40*n + 4096 }
+
+// FuzzRender: for any input, Render and RenderMentions do not panic, are
+// deterministic, write valid UTF-8 that checkSafe passes, pass the one
+// sanitizer policy unchanged (Render adds only rel, which the policy does not
+// let authors set), and stay within maxOutput. Mentions and Census do not panic.
 func FuzzRender(f *testing.F) {
 	seeds := []string{
 		"# title\n\n**bold** _em_ `code`\n\n- [x] task\n\n| a | b |\n|:-|-:|\n| 1 | 2 |",
@@ -228,6 +267,13 @@ func FuzzRender(f *testing.F) {
 		"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
 		"a\x00b\xff",
 		"@ana @Bob.K, bob@example.com [@ana](/t/1) `@ana` <a class=\"mention\" href=\"/u/ana\">@ana</a> @weird",
+		"[r]: https://example.com/aaaaaaaaaaaaaaaa \"title\"\n\n[r][r][r][r] ![r][r] [x][r]",
+		"|a|b|c|\n|:-:|-:|:-|\n|\n|\n|\n",
+		strings.Repeat("> ", 300) + "deep",
+		strings.Repeat("<b>", 600) + "x",
+		strings.Repeat("[", 200) + "x" + strings.Repeat("](y)", 200),
+		strings.Repeat("*a ", 500),
+		"<a href=\"vbscript:msgbox(1)\">v</a><a href=\"data:text/html,<script>alert(1)</script>\">d</a>",
 	}
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.md"))
 	for _, in := range inputs {
@@ -241,13 +287,24 @@ func FuzzRender(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		out := markup.Render(src)
-		if err := checkSafe(out); err != nil {
-			t.Fatalf("Render(%q) = %q is unsafe: %v", src, out, err)
+		for _, users := range []map[string]string{nil, mentionUsers} {
+			out := markup.RenderMentions(src, users)
+			if err := checkSafe(out); err != nil {
+				t.Fatalf("RenderMentions(%q, %v) = %q is unsafe: %v", src, users, out, err)
+			}
+			if again := markup.RenderMentions(src, users); again != out {
+				t.Fatalf("RenderMentions(%q) is not deterministic:\n%q\n%q", src, out, again)
+			}
+			if again, want := markup.Policy().Sanitize(out), strings.ReplaceAll(out, ` rel="nofollow ugc noopener"`, ""); again != want {
+				t.Fatalf("Render(%q) = %q is changed by the policy:\n got %q\nwant %q", src, out, again, want)
+			}
+			if len(out) > maxOutput(len(src)) {
+				t.Fatalf("Render(%q): %d bytes from %d, want at most %d", src, len(out), len(src), maxOutput(len(src)))
+			}
+			markup.Census(out)
 		}
-		out = markup.RenderMentions(src, mentionUsers)
-		if err := checkSafe(out); err != nil {
-			t.Fatalf("RenderMentions(%q) = %q is unsafe: %v", src, out, err)
+		if got := markup.Render(src); got != markup.RenderMentions(src, nil) {
+			t.Fatalf("Render(%q) differs from RenderMentions(src, nil)", src)
 		}
 		markup.Mentions(src)
 	})

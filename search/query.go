@@ -47,10 +47,14 @@ func Parse(s string) (*Query, error) {
 	case utf8.RuneCountInString(s) > MaxQueryLength:
 		return nil, &QueryError{fmt.Sprintf("the query is too long; use at most %d characters", MaxQueryLength)}
 	case strings.Count(s, `"`)%2 == 1:
-		return nil, &QueryError{"a quotation mark is not closed"}
+		return nil, errOpenQuote
+	}
+	toks, err := tokenize(s)
+	if err != nil {
+		return nil, err
 	}
 	q := &Query{Order: "relevance"}
-	for _, tok := range tokenize(s) {
+	for _, tok := range toks {
 		if err := q.add(tok); err != nil {
 			return nil, err
 		}
@@ -67,6 +71,8 @@ func Parse(s string) (*Query, error) {
 	return q, nil
 }
 
+var errOpenQuote = &QueryError{"a quotation mark is not closed"}
+
 // token is one piece of the query: a word or a phrase, maybe negated.
 type token struct {
 	text   string
@@ -74,7 +80,7 @@ type token struct {
 	neg    bool
 }
 
-func tokenize(s string) []token {
+func tokenize(s string) ([]token, error) {
 	var out []token
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -88,7 +94,12 @@ func tokenize(s string) []token {
 			i++
 		}
 		if i < len(s) && s[i] == '"' {
+			// Parse counted the quotes, but a word may hold one (say a"b), so
+			// this phrase's closing quote can still be missing.
 			end := strings.IndexByte(s[i+1:], '"')
+			if end < 0 {
+				return nil, errOpenQuote
+			}
 			out = append(out, token{text: s[i+1 : i+1+end], phrase: true, neg: neg})
 			i += end + 2
 			continue
@@ -101,7 +112,7 @@ func tokenize(s string) []token {
 		out = append(out, token{text: s[i : i+end], neg: neg})
 		i += end
 	}
-	return out
+	return out, nil
 }
 
 var errBadDate = errors.New("bad date")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"agora/search"
 )
@@ -172,6 +174,8 @@ func TestParseErrors(t *testing.T) {
 		{"2,000 multibyte characters", strings.Repeat("é", 2000), "too long"},
 		{"unbalanced quote", `"rate limit exceeded`, "quotation mark is not closed"},
 		{"unbalanced quote after a phrase", `"rate limit" "exceeded`, "quotation mark is not closed"},
+		{"quote in a word, then an open phrase", `a"b "c`, "quotation mark is not closed"},
+		{"negated open phrase", `x"y -"z`, "quotation mark is not closed"},
 		{"unknown operator", "foo:bar", "unknown operator foo:"},
 		{"unknown operator among words", "webhook lang:go", "unknown operator lang:"},
 		{"month 13", "before:2026-13-45 export", `before: needs a date like 2026-01-31, not "2026-13-45"`},
@@ -202,4 +206,114 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParse: for any input, Parse does not panic; it returns a *QueryError
+// with a reason, or a query that is usable (text or a filter, after before
+// before), valid UTF-8, whose words are lower-case letters, digits and '_',
+// with at most 3 bytes of text per input byte, and that format writes back
+// as a query parsing to the same thing.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"webhook retries", `"rate limit" -"spam bot" -ads exceeded`, "in:title @Ana #billing status:solved",
+		"before:2026-02-01 after:2025-12-31 order:latest export", "https://example.com/x Error: ECONNREFUSED ftp://x",
+		`a"b "c`, `""`, "-", "- -x", "@ #", "status:", "after:9999-12-31", "İstanbul ǅ ß", "a\x00b\xffc",
+		strings.Repeat(`"a" `, 125), strings.Repeat("é", search.MaxQueryLength), strings.Repeat("-", 600),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := search.Parse(s)
+		if err != nil {
+			var qe *search.QueryError
+			if !errors.As(err, &qe) || qe.Reason == "" || got != nil {
+				t.Fatalf("Parse(%q) = %v, %v; want nil and a *QueryError with a reason", s, got, err)
+			}
+			return
+		}
+		if !got.HasText() && got.Author == "" && got.Category == "" && got.Solved == nil && got.Before.IsZero() && got.After.IsZero() {
+			t.Fatalf("Parse(%q) = %s: matches everything", s, show(got))
+		}
+		if !got.Before.IsZero() && !got.After.IsZero() && !got.After.Before(got.Before) {
+			t.Fatalf("Parse(%q) = %s: after is not before before", s, show(got))
+		}
+		size := len(got.Author) + len(got.Category)
+		for _, list := range [][]string{got.Terms, got.Phrases, got.Excluded} {
+			for _, text := range list {
+				size += len(text)
+				for _, w := range strings.Split(text, " ") {
+					if !isWord(w) {
+						t.Fatalf("Parse(%q) = %s: %q is not a lower-case word", s, show(got), w)
+					}
+				}
+			}
+		}
+		// Lower-casing turns an invalid byte into U+FFFD (three bytes) and may
+		// lengthen a letter's encoding, by less than that.
+		if !utf8.ValidString(got.Author + got.Category) {
+			t.Fatalf("Parse(%q) = %s: invalid UTF-8", s, show(got))
+		}
+		if size > 3*len(s) {
+			t.Fatalf("Parse(%q) = %s: %d bytes of text from %d", s, show(got), size, len(s))
+		}
+		form := format(got)
+		if strings.ContainsAny(got.Author+got.Category, `"`) || utf8.RuneCountInString(form) > search.MaxQueryLength {
+			// @a"b is one token, but its quote would pair with another once
+			// written back; and -a.b comes back longer, as -a -b.
+			return
+		}
+		back, err := search.Parse(form)
+		if err != nil || !reflect.DeepEqual(back, got) {
+			t.Fatalf("Parse(%q) = %s; its form %q parses to %v, %v", s, show(got), form, back, err)
+		}
+	})
+}
+
+func isWord(w string) bool {
+	if w == "" || strings.ToLower(w) != w {
+		return false
+	}
+	for _, r := range w {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// format writes q in the query syntax, one operator per field.
+func format(q *search.Query) string {
+	var parts []string
+	parts = append(parts, q.Terms...)
+	for _, p := range q.Phrases {
+		parts = append(parts, `"`+p+`"`)
+	}
+	for _, e := range q.Excluded {
+		if strings.Contains(e, " ") {
+			e = `"` + e + `"`
+		}
+		parts = append(parts, "-"+e)
+	}
+	if q.TitleOnly {
+		parts = append(parts, "in:title")
+	}
+	if q.Author != "" {
+		parts = append(parts, "@"+q.Author)
+	}
+	if q.Category != "" {
+		parts = append(parts, "#"+q.Category)
+	}
+	if q.Solved != nil {
+		parts = append(parts, map[bool]string{true: "status:solved", false: "status:unsolved"}[*q.Solved])
+	}
+	if !q.Before.IsZero() {
+		parts = append(parts, "before:"+q.Before.Format("2006-01-02"))
+	}
+	if !q.After.IsZero() {
+		parts = append(parts, "after:"+q.After.Add(-24*time.Hour).Format("2006-01-02"))
+	}
+	if q.Order != "relevance" {
+		parts = append(parts, "order:"+q.Order)
+	}
+	return strings.Join(parts, " ")
 }
