@@ -32,6 +32,7 @@ const usage = `usage: agora [serve] [flags]
        agora user create --username U --email E --password P [--role member|moderator|admin]
        agora reindex
        agora modlog verify
+       agora backup FILE
        agora badges backfill
        agora seed --demo | --topics N --replies M --users U [--seed S]
 
@@ -56,6 +57,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = reindexCmd(ctx, args, getenv, stdout, stderr)
 	case "modlog":
 		err = modlogCmd(ctx, args, getenv, stdout)
+	case "backup":
+		err = backupCmd(ctx, args, getenv, stdout)
 	case "seed":
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
 	case "badges":
