@@ -518,11 +518,24 @@ func integrityOK(t *testing.T, db *bun.DB) {
 }
 
 // searchCaughtUp waits (at most within) until /api/v1/search finds every
-// post of posts by its word, and fails naming those it never found.
-func searchCaughtUp(t *testing.T, s *server, posts []written, within time.Duration) time.Duration {
+// post of posts by its word, and fails naming those it never found. Posts
+// that flags hid meanwhile (db says which) must not be found instead.
+func searchCaughtUp(t *testing.T, s *server, db *bun.DB, posts []written, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	missing := slices.Clone(posts)
+	var hidden []int64
+	if err := db.NewRaw("SELECT id FROM posts WHERE hidden_at IS NOT NULL").Scan(context.Background(), &hidden); err != nil {
+		t.Fatal(err)
+	}
+	var missing, unseen []written
+	for _, p := range posts {
+		if slices.Contains(hidden, p.ID) {
+			unseen = append(unseen, p)
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	total := len(missing)
 	for {
 		var still []written
 		for _, p := range missing {
@@ -532,14 +545,39 @@ func searchCaughtUp(t *testing.T, s *server, posts []written, within time.Durati
 		}
 		missing = still
 		if len(missing) == 0 {
-			return time.Since(start)
+			break
 		}
 		if time.Since(start) > within {
-			t.Errorf("after %s, search still does not find %d of %d acknowledged posts, e.g. %d (%s)", within,
-				len(missing), len(posts), missing[0].ID, missing[0].Word)
+			var ids []int64
+			for _, p := range missing[:min(len(missing), 10)] {
+				ids = append(ids, p.ID)
+			}
+			t.Errorf("after %s, search still does not find %d of %d acknowledged visible posts, e.g. %v (%s); server log:\n%s",
+				within, len(missing), total, ids, missing[0].Word, s.logText())
 			return time.Since(start)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	took := time.Since(start)
+	for _, p := range unseen {
+		if s.finds(p) {
+			t.Errorf("search finds post %d, hidden by flags", p.ID)
+		}
+	}
+	t.Logf("search found all %d acknowledged visible posts %s after the restart; %d hidden by flags are not found",
+		total, took.Round(time.Millisecond), len(unseen))
+	return took
+}
+
+// serverErrors fails when the load got a 5xx: a request a client can send
+// never answers one.
+func serverErrors(t *testing.T, s *server, other map[int]int) {
+	t.Helper()
+	for code := range other {
+		if code >= 500 {
+			t.Errorf("the load got 5xx answers (%s); server log:\n%s", statusSummary(other), s.logText())
+			return
+		}
 	}
 }
 
