@@ -225,13 +225,13 @@ func sampleServer(pid int, pprofAddr string) (soakSample, error) {
 	return s, nil
 }
 
-// window is the median of samples taken within the last span before at:
-// one sample is a single moment of a garbage-collected heap and of the
-// requests in flight; the median of a few is the level.
-func window(samples []soakSample, at, span time.Duration, v func(soakSample) float64) float64 {
+// level is the median of the samples taken from from to to: one sample is
+// a single moment of a garbage-collected heap and of the requests in
+// flight; the median of several is the level.
+func level(samples []soakSample, from, to time.Duration, v func(soakSample) float64) float64 {
 	var vals []float64
 	for _, s := range samples {
-		if s.At <= at && s.At > at-span {
+		if s.At >= from && s.At <= to {
 			vals = append(vals, v(s))
 		}
 	}
@@ -277,14 +277,15 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 		fmt.Fprintf(w, "  error sample: %s\n", strings.Join(strings.Fields(s), " "))
 	}
 
-	// The levels: the median of the samples in the last three intervals
-	// before the end of the warm-up, and before the end.
-	span := 3*so.every + so.every/2
+	// The levels: the medians of the samples in the first sixth of the
+	// judged time (at least three intervals) right after the warm-up, and
+	// in the last sixth.
 	end := samples[len(samples)-1].At
+	span := max(3*so.every, (end-so.warmup)/6)
 	rss := func(s soakSample) float64 { return float64(s.RSS) }
 	gor := func(s soakSample) float64 { return float64(s.Goroutines) }
-	rss0, rss1 := window(samples, so.warmup, span, rss), window(samples, end, span, rss)
-	g0, g1 := window(samples, so.warmup, span, gor), window(samples, end, span, gor)
+	rss0, rss1 := level(samples, so.warmup, so.warmup+span, rss), level(samples, end-span, end, rss)
+	g0, g1 := level(samples, so.warmup, so.warmup+span, gor), level(samples, end-span, end, gor)
 
 	fmt.Fprintln(w, "\n## Criteria")
 	fmt.Fprintln(w)
@@ -300,11 +301,11 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 	check(server == 0, "no 5xx answer", fmt.Sprintf("%d", server))
 	check(dropped == 0, "no dropped connection or timeout", fmt.Sprintf("%d", dropped))
 	check(rss0 > 0 && growth(rss0, rss1) < soakGrowth, fmt.Sprintf("RSS grows < %.0f%% after the warm-up", 100*soakGrowth),
-		fmt.Sprintf("%s at %s → %s at %s (%+.1f%%)", mb(int64(rss0)), so.warmup, mb(int64(rss1)), end.Round(time.Second), 100*growth(rss0, rss1)))
+		fmt.Sprintf("%s after the warm-up → %s at the end (%+.1f%%)", mb(int64(rss0)), mb(int64(rss1)), 100*growth(rss0, rss1)))
 	check(g0 > 0 && growth(g0, g1) < soakGrowth, fmt.Sprintf("goroutines grow < %.0f%% after the warm-up", 100*soakGrowth),
 		fmt.Sprintf("%.0f → %.0f (%+.1f%%)", g0, g1, 100*growth(g0, g1)))
-	fmt.Fprintf(w, "\n(levels: the median of the samples in the %s before the end of the warm-up and before the end; %d other 4xx answers are reported above, not failures; server log %s)\n",
-		span, other, logPath)
+	fmt.Fprintf(w, "\n(levels: the median of the samples in the %s after the warm-up and in the last %s; %d other 4xx answers are reported above, not failures; server log %s)\n",
+		span, span, other, logPath)
 	if failed > 0 {
 		return fmt.Errorf("soak failed %d of 4 criteria", failed)
 	}

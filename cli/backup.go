@@ -39,15 +39,15 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	file := rest[0]
 	if !strings.HasPrefix(cfg.DatabaseURL, "sqlite://") {
-		return fmt.Errorf("%w: %s", errStartup, pgDumpHint)
+		return refusal(pgDumpHint)
 	}
 	src := strings.TrimPrefix(cfg.DatabaseURL, "sqlite://")
 	if _, err := os.Stat(src); err != nil {
 		// database.Open would create an empty database: never back that up.
-		return fmt.Errorf("%w: no database at %s: %v", errStartup, src, err)
+		return refusal(fmt.Sprintf("no database at %s: %v", src, err))
 	}
 	if _, err := os.Lstat(file); err == nil {
-		return fmt.Errorf("%w: %s already exists; agora backup never overwrites a file", errStartup, file)
+		return refusal(file + " already exists; agora backup never overwrites a file")
 	}
 	db, err := connect(ctx, cfg)
 	if err != nil {

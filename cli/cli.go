@@ -79,7 +79,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stderr, "agora: "+err.Error())
 	var ue usageError
 	var ce *config.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, config.ErrBadFlag) || errors.Is(err, errStartup) {
+	var rf refusal
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, config.ErrBadFlag) || errors.Is(err, errStartup) ||
+		errors.As(err, &rf) {
 		if errors.As(err, &ue) || errors.Is(err, config.ErrBadFlag) {
 			fmt.Fprintln(stderr, usage)
 		}
@@ -92,6 +94,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type usageError string
 
 func (e usageError) Error() string { return string(e) }
+
+// refusal is a command that will not do what it was asked, for a reason
+// the user can fix (exit 2, without the usage text).
+type refusal string
+
+func (e refusal) Error() string { return string(e) }
 
 // errStartup marks configuration that looked right but could not be used
 // (unreachable database, unwritable data directory, address in use).
