@@ -65,6 +65,7 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err := sqliteBackup(ctx, db.DB, tmp.Name()); err != nil {
 		return err
 	}
+	copied := time.Since(start)
 	if err := finishCopy(ctx, tmp.Name()); err != nil {
 		return err
 	}
@@ -81,8 +82,8 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s (%.1f MB in %s, integrity ok)\n", src, file,
-		float64(info.Size())/(1<<20), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "backed up %s to %s (%.1f MB: copied in %s, integrity ok, checked in %s)\n", src, file,
+		float64(info.Size())/(1<<20), copied.Round(time.Millisecond), (time.Since(start) - copied).Round(time.Millisecond))
 	return nil
 }
 
