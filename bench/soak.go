@@ -305,7 +305,7 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 	check(g0 > 0 && growth(g0, g1) < soakGrowth, fmt.Sprintf("goroutines grow < %.0f%% after the warm-up", 100*soakGrowth),
 		fmt.Sprintf("%.0f → %.0f (%+.1f%%)", g0, g1, 100*growth(g0, g1)))
 	fmt.Fprintf(w, "\n(levels: the median of the samples in the %s after the warm-up and in the last %s; %d other 4xx answers are reported above, not failures; server log %s)\n",
-		span, span, other, logPath)
+		span.Round(time.Second), span.Round(time.Second), other, logPath)
 	if failed > 0 {
 		return fmt.Errorf("soak failed %d of 4 criteria", failed)
 	}
