@@ -31,33 +31,46 @@ import (
 	"agora/database"
 )
 
-// agoraBin is the binary built once for the package by TestMain.
-var agoraBin string
+// binDir holds the binary, built on first use (a run that selects no test
+// here, like CI's benchmark pass, builds nothing) and removed by TestMain.
+var (
+	binDir    string
+	buildOnce sync.Once
+	agoraPath string
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "agora-durability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
-	code := func() int {
-		defer os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// agoraBin builds agora with go build -o once and returns its path.
+func agoraBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
 		out, err := exec.Command("go", "env", "GOMOD").Output()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "go env GOMOD:", err)
-			return 1
+			buildErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
 		}
-		agoraBin = filepath.Join(dir, "agora")
-		build := exec.Command("go", "build", "-o", agoraBin, ".")
+		if binDir, buildErr = os.MkdirTemp("", "agora-durability-"); buildErr != nil {
+			return
+		}
+		agoraPath = filepath.Join(binDir, "agora")
+		build := exec.Command("go", "build", "-o", agoraPath, ".")
 		build.Dir = filepath.Dir(strings.TrimSpace(string(out)))
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "go build:", err)
-			return 1
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return agoraPath
 }
 
 // env is the AGORA_* settings of one server and the commands run against it.
@@ -87,7 +100,7 @@ func agora(t *testing.T, e env, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, agoraBin, args...)
+	cmd := exec.CommandContext(ctx, agoraBin(t), args...)
 	cmd.Env = e.list()
 	out, err := cmd.CombinedOutput()
 	if err != nil && cmd.ProcessState == nil {
@@ -122,7 +135,7 @@ func start(t *testing.T, e env) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: exec.Command(agoraBin, "serve"), base: "http://" + addr, log: logf.Name(), exited: make(chan struct{})}
+	s := &server{t: t, cmd: exec.Command(agoraBin(t), "serve"), base: "http://" + addr, log: logf.Name(), exited: make(chan struct{})}
 	s.cmd.Env = se.list()
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
