@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -188,5 +189,51 @@ func TestProcAccounting(t *testing.T) {
 	}
 	if busy := machineBusy(); busy <= 0 {
 		t.Fatalf("machine busy %v", busy)
+	}
+}
+
+// The soak's verdict: flat memory and goroutines pass, growth of 10% or
+// more after the warm-up fails, and so does a single 5xx or dropped connection.
+func TestSoakVerdict(t *testing.T) {
+	so := soakOptions{duration: 60 * time.Second, warmup: 20 * time.Second, topics: 10, every: 5 * time.Second}
+	samples := func(grow float64) []soakSample {
+		var out []soakSample
+		for i := 1; i <= 12; i++ {
+			at := time.Duration(i) * 5 * time.Second
+			rss := 100 << 20
+			if at > so.warmup {
+				rss += int(grow * float64(100<<20) * float64(at-so.warmup) / float64(so.duration-so.warmup))
+			}
+			out = append(out, soakSample{At: at, RSS: int64(rss + (i%2)*(3<<20)), Goroutines: 50 + i%2})
+		}
+		return out
+	}
+	ok := Stats{ErrorsByStatus: map[int]int64{404: 3}, Errors: 3, Requests: 1000, Elapsed: time.Minute}
+	for _, c := range []struct {
+		name  string
+		grow  float64
+		stats Stats
+		fail  bool
+	}{
+		{"flat", 0, ok, false},
+		{"rss grows", 0.25, ok, true},
+		{"a 5xx", 0, Stats{ErrorsByStatus: map[int]int64{500: 1}, Errors: 1}, true},
+		{"a dropped connection", 0, Stats{ErrorsByStatus: map[int]int64{0: 1}, Errors: 1}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := soakReport(io.Discard, options{conns: 1}, so, samples(c.grow), c.stats, "log")
+			if (err != nil) != c.fail {
+				t.Errorf("soakReport = %v, want failure %v", err, c.fail)
+			}
+		})
+	}
+	leak := samples(0)
+	for i := range leak {
+		if leak[i].At > so.warmup {
+			leak[i].Goroutines += int(leak[i].At / time.Second)
+		}
+	}
+	if err := soakReport(io.Discard, options{conns: 1}, so, leak, ok, "log"); err == nil || !strings.Contains(err.Error(), "1 of 4") {
+		t.Errorf("goroutine leak: %v", err)
 	}
 }

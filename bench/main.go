@@ -74,10 +74,23 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario keys to run (default: all)")
 	flag.StringVar(&o.tags, "tags", "", "build tags for the server (e.g. cgosqlite to try the cgo SQLite driver)")
 	flag.BoolVar(&o.profile, "profile", false, "serve with net/http/pprof (bench/pprofserver) and save CPU and allocation profiles per scenario under <data>/profiles")
+	var so soakOptions
+	flag.DurationVar(&so.duration, "soak", 0, "run the soak instead of the benchmark, for this long (e.g. 10m; see docs/soak.md)")
+	flag.DurationVar(&so.warmup, "soak-warmup", 0, "soak warm-up, not judged (default: a fifth of -soak, at most 2m)")
+	flag.IntVar(&so.topics, "soak-topics", 5000, "topics the soak seeds (and nine times as many replies)")
+	flag.IntVar(&so.rate, "soak-rate", 300, "soak requests per second in all (0: as fast as the server answers)")
+	flag.DurationVar(&so.every, "soak-every", 5*time.Second, "soak sampling interval")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if so.duration > 0 {
+		if err := runSoak(ctx, o, so); err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -32,6 +32,7 @@ const usage = `usage: agora [serve] [flags]
        agora user create --username U --email E --password P [--role member|moderator|admin]
        agora reindex
        agora modlog verify
+       agora backup FILE
        agora badges backfill
        agora seed --demo | --topics N --replies M --users U [--seed S]
 
@@ -56,6 +57,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = reindexCmd(ctx, args, getenv, stdout, stderr)
 	case "modlog":
 		err = modlogCmd(ctx, args, getenv, stdout)
+	case "backup":
+		err = backupCmd(ctx, args, getenv, stdout)
 	case "seed":
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
 	case "badges":
@@ -76,7 +79,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintln(stderr, "agora: "+err.Error())
 	var ue usageError
 	var ce *config.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, config.ErrBadFlag) || errors.Is(err, errStartup) {
+	var rf refusal
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, config.ErrBadFlag) || errors.Is(err, errStartup) ||
+		errors.As(err, &rf) {
 		if errors.As(err, &ue) || errors.Is(err, config.ErrBadFlag) {
 			fmt.Fprintln(stderr, usage)
 		}
@@ -89,6 +94,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type usageError string
 
 func (e usageError) Error() string { return string(e) }
+
+// refusal is a command that will not do what it was asked, for a reason
+// the user can fix (exit 2, without the usage text).
+type refusal string
+
+func (e refusal) Error() string { return string(e) }
 
 // errStartup marks configuration that looked right but could not be used
 // (unreachable database, unwritable data directory, address in use).

@@ -118,11 +118,9 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 	p := &models.Post{UserID: author.ID, PostNumber: 1, Body: in.Body, HTML: r.HTML, RenderVersion: markup.Version,
 		CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// The member first, the category (locked by the topic's trigger) last: models.LockUsers.
+		// The member first, then the category (locked by the topic's trigger),
+		// the reactions last: models.LockUsers.
 		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Topics: 1, Posts: 1}); err != nil {
-			return err
-		}
-		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventTopic, Users: []int64{author.ID}}); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
@@ -137,6 +135,9 @@ func (s *Service) CreateTopic(ctx context.Context, author *models.User, in Topic
 			return fmt.Errorf("link first post: %w", err)
 		}
 		if err := models.CountCategory(ctx, tx, cat.ID, 1, 1); err != nil {
+			return err
+		}
+		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventTopic, Users: []int64{author.ID}}); err != nil {
 			return err
 		}
 		ns, aud, err := newNotices(ctx, tx, author, t, p, now)
@@ -225,11 +226,8 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 	p := &models.Post{TopicID: topicID, UserID: author.ID, ReplyToPostID: replyTo, Body: body,
 		HTML: r.HTML, RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// The member first, then the topic and its category: models.LockUsers.
+		// The member first, then the topic and its category, the reactions last: models.LockUsers.
 		if err := models.CountUser(ctx, tx, author.ID, models.UserCounts{Posts: 1}); err != nil {
-			return err
-		}
-		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventReply, Users: []int64{author.ID}}); err != nil {
 			return err
 		}
 		// Updating the topic locks its row, so post numbers are handed out one at a time.
@@ -252,6 +250,9 @@ func (s *Service) Reply(ctx context.Context, author *models.User, topicID int64,
 			return fmt.Errorf("insert reply: %w", err)
 		}
 		if err := models.CountCategory(ctx, tx, t.CategoryID, 0, 1); err != nil {
+			return err
+		}
+		if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventReply, Users: []int64{author.ID}}); err != nil {
 			return err
 		}
 		ns, aud, err := newNotices(ctx, tx, author, t, p, now)

@@ -88,8 +88,8 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			return fmt.Errorf("write like: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			// The two members first, then the post (and topic); the category,
-			// locked by the topic's count, last: models.LockUsers.
+			// The two members first, then the post (and topic), the category
+			// (locked by the topic's count), the reactions last: models.LockUsers.
 			if err := models.LockUsers(ctx, tx, u.ID, p.UserID); err != nil {
 				return err
 			}
@@ -102,11 +102,11 @@ func (s *Service) setLike(ctx context.Context, u *models.User, p *models.Post, t
 			if err := models.CountPostLike(ctx, tx, p.ID, delta); err != nil {
 				return err
 			}
-			if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventLike, Users: []int64{u.ID, p.UserID},
-				PostID: p.ID}); err != nil {
+			if err := models.CountTopicLike(ctx, tx, t.ID, delta); err != nil {
 				return err
 			}
-			if err := models.CountTopicLike(ctx, tx, t.ID, delta); err != nil {
+			if err := models.React(ctx, s.Events, tx, models.Event{Kind: models.EventLike, Users: []int64{u.ID, p.UserID},
+				PostID: p.ID}); err != nil {
 				return err
 			}
 			if like && p.UserID != u.ID {

@@ -14,9 +14,12 @@ import (
 
 // LockUsers takes the row locks of the members a write transaction will
 // count, in id order, before it touches a post, topic or category. Every path
-// that writes both keeps that order (members, then topic, then category), so
-// two writers never wait on each other in a circle, and the badge and level
-// work on members runs before the hot topic and category rows are held.
+// that writes several keeps one order: members, then topic, then category,
+// then the reactions (models.React: badges and levels), whose new level or
+// badge count bumps the single site_rev row (its flair trigger). So two
+// writers never wait on each other in a circle: a like that took site_rev
+// before the topic, while a reply took them the other way round, deadlocked
+// on PostgreSQL (internal/durability found it).
 // SQLite runs one writer at a time, so only PostgreSQL needs the locks.
 func LockUsers(ctx context.Context, tx bun.IDB, ids ...int64) error {
 	if len(ids) == 0 || tx.Dialect().Name() != dialect.PG {

@@ -35,8 +35,17 @@ type Indexer struct {
 // Run rebuilds the index if there is none, then applies new outbox rows
 // every interval until ctx ends.
 func (x *Indexer) Run(ctx context.Context, every time.Duration) {
-	if !x.Index.Ready() {
-		x.Log.Warn("search index missing, unreadable or of an older layout: rebuilding from the database")
+	ahead, err := x.aheadOfDatabase(ctx)
+	if err != nil {
+		x.Log.Error("compare the search cursor with the outbox", "err", err)
+	}
+	if ahead {
+		x.Log.Warn("search index is ahead of the database (restored from a backup?): rebuilding from the database")
+	}
+	if !x.Index.Ready() || ahead {
+		if !ahead {
+			x.Log.Warn("search index missing, unreadable or of an older layout: rebuilding from the database")
+		}
 		start := time.Now()
 		n, err := Rebuild(ctx, x.DB, x.Index, nil)
 		if err != nil {
@@ -62,6 +71,26 @@ func (x *Indexer) Run(ctx context.Context, every time.Duration) {
 		case <-tick.C:
 		}
 	}
+}
+
+// aheadOfDatabase reports whether the index's cursor is past the last
+// outbox row: the database was replaced by an older copy (a backup put
+// back in place) while the index kept the writes lost with it. Outbox rows
+// are never deleted, so on a live database the cursor is never past them;
+// left as it is, the index would skip the new rows until their ids caught up.
+func (x *Indexer) aheadOfDatabase(ctx context.Context) (bool, error) {
+	if !x.Index.Ready() {
+		return false, nil
+	}
+	cursor, err := x.Index.Cursor()
+	if err != nil {
+		return false, err
+	}
+	var last int64
+	if err := x.DB.NewSelect().Model((*models.OutboxEntry)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &last); err != nil {
+		return false, fmt.Errorf("read outbox position: %w", err)
+	}
+	return cursor > last, nil
 }
 
 // CatchUp applies every outbox row after the index's cursor, in batches, and
