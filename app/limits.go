@@ -21,7 +21,8 @@ import (
 // Counters live in the store every node shares (s.Limits), so a client
 // meets the same limit whichever node it reaches. Two ways to apply one:
 //   - rateLimit, a route's middleware, counts every request (the API per
-//     client, sign-in per address, search per address, exports);
+//     client, sign-in per address, search per address, exports), large
+//     budgets a lease at a time (ratelimit.Service.Take);
 //   - counted, around the write in the handler, counts only what landed
 //     (topics, replies, flags, new accounts), and its refusal is an error
 //     of the form, which is shown again with what was typed.
@@ -38,7 +39,7 @@ const localLimit = "rate_limit"
 func (s *server) rateLimit(kind, what string, limit func(*fiber.Ctx) (policy.Limit, bool), client func(*fiber.Ctx) string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if l, ok := limit(c); ok {
-			if _, err := s.take(c, kind, client(c), l, what); err != nil {
+			if _, err := s.take(c, s.Limits.Take, kind, client(c), l, what); err != nil {
 				return err
 			}
 		}
@@ -56,10 +57,12 @@ func (s *server) abuse(l policy.Limit) func(*fiber.Ctx) (policy.Limit, bool) {
 	return func(*fiber.Ctx) (policy.Limit, bool) { return l, s.Config.AbuseLimits }
 }
 
-// take counts one event and sets the headers; it returns the counter's key.
-func (s *server) take(c *fiber.Ctx, kind, client string, l policy.Limit, what string) (string, error) {
+// take counts one event with count (the Limits service's Take or TakeOne)
+// and sets the headers; it returns the counter's key.
+func (s *server) take(c *fiber.Ctx, count func(context.Context, string, policy.Limit, string) (ratelimit.Result, error),
+	kind, client string, l policy.Limit, what string) (string, error) {
 	key := ratelimit.Key(kind, client)
-	r, err := s.Limits.Take(c.UserContext(), key, l, what)
+	r, err := count(c.UserContext(), key, l, what)
 	var rle *models.RateLimitError
 	if err != nil && !errors.As(err, &rle) {
 		return "", err
@@ -71,7 +74,7 @@ func (s *server) take(c *fiber.Ctx, kind, client string, l policy.Limit, what st
 // counted runs do within client's limit l of kind: counted first, so racing
 // requests cannot all pass, and taken back when do fails or is refused.
 func (s *server) counted(c *fiber.Ctx, kind, client string, l policy.Limit, what string, do func() error) error {
-	key, err := s.take(c, kind, client, l, what)
+	key, err := s.take(c, s.Limits.TakeOne, kind, client, l, what)
 	if err == nil {
 		err = do()
 	}

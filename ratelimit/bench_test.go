@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"agora/internal/testdb"
+	"agora/policy"
 	"agora/ratelimit"
 )
 
@@ -41,7 +42,36 @@ func BenchmarkHit(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, _, err := s.Hit(ctx, "bench:"+strconv.FormatInt(next.Add(1)%64, 10), time.Minute); err != nil {
+					if _, _, err := s.Hit(ctx, "bench:"+strconv.FormatInt(next.Add(1)%64, 10), time.Minute, 1); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkTake is the API limit's cost per allowed request at the default
+// budget (600 a minute, leases of 12), with the store in SQLite and PostgreSQL.
+func BenchmarkTake(b *testing.B) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind, func(b *testing.B) {
+			if kind == "postgres" && os.Getenv("AGORA_TEST_POSTGRES_URL") == "" {
+				b.Skip("no PostgreSQL")
+			}
+			svc := ratelimit.New(ratelimit.NewDB(testdb.Open(b, kind), nil), nil)
+			l := policy.Limit{Max: 600, Per: time.Minute}
+			ctx := context.Background()
+			var clients atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				// Each goroutine is a client after another, making half its budget's requests, all allowed.
+				me, i := clients.Add(1), 0
+				for pb.Next() {
+					i++
+					if _, err := svc.Take(ctx, "bench:"+strconv.FormatInt(me, 10)+":"+strconv.Itoa(i/300), l, "bench"); err != nil {
 						b.Error(err)
 						return
 					}

@@ -63,11 +63,11 @@ func (s *Redis) Reset() error {
 	return iter.Err()
 }
 
-// hitScript counts and starts the window's expiry in one step: INCR then
+// hitScript counts and starts the window's expiry in one step: INCRBY then
 // PEXPIRE from a client would leave a counter without expiry if the client
 // died between them.
 var hitScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -81,8 +81,8 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return 0`)
 
-func (s *Redis) Hit(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
-	res, err := hitScript.Run(ctx, s.conn, []string{s.prefix + key}, window.Milliseconds()).Int64Slice()
+func (s *Redis) Hit(ctx context.Context, key string, window time.Duration, by int) (int, time.Time, error) {
+	res, err := hitScript.Run(ctx, s.conn, []string{s.prefix + key}, window.Milliseconds(), by).Int64Slice()
 	if err != nil {
 		return 0, time.Time{}, err
 	}

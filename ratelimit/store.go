@@ -29,10 +29,10 @@ type Store interface {
 	// Reset deletes everything the store holds for Agora.
 	Reset() error
 	Close() error
-	// Hit adds one to key's counter and returns the count and when the
+	// Hit adds by to key's counter and returns the count and when the
 	// counter's window ends; a window starts at the first hit after the last
 	// one ended and lasts window.
-	Hit(ctx context.Context, key string, window time.Duration) (int, time.Time, error)
+	Hit(ctx context.Context, key string, window time.Duration, by int) (int, time.Time, error)
 	// Undo takes one hit back, if the window is still open.
 	Undo(ctx context.Context, key string) error
 	// Purge deletes what has expired.
@@ -103,18 +103,18 @@ func (s *DB) Reset() error {
 // Close does nothing: the database belongs to whoever opened it.
 func (s *DB) Close() error { return nil }
 
-// Hit is one upsert: a new or expired counter starts a window at 1, a live
-// one counts on; the row lock (PostgreSQL) or the single writer (SQLite)
+// Hit is one upsert: a new or expired counter starts a window at by, a
+// live one counts on; the row lock (PostgreSQL) or the single writer (SQLite)
 // makes concurrent hits from every node add up exactly.
-func (s *DB) Hit(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
+func (s *DB) Hit(ctx context.Context, key string, window time.Duration, by int) (int, time.Time, error) {
 	now := s.now()
 	var n int
 	var until int64
-	err := s.db.NewRaw(`INSERT INTO shared_store (k, n, expires_at) VALUES (?0, 1, ?1)
+	err := s.db.NewRaw(`INSERT INTO shared_store (k, n, expires_at) VALUES (?0, ?3, ?1)
 		ON CONFLICT (k) DO UPDATE SET
-			n = CASE WHEN shared_store.expires_at <= ?2 THEN 1 ELSE shared_store.n + 1 END,
+			n = CASE WHEN shared_store.expires_at <= ?2 THEN ?3 ELSE shared_store.n + ?3 END,
 			expires_at = CASE WHEN shared_store.expires_at <= ?2 THEN ?1 ELSE shared_store.expires_at END
-		RETURNING n, expires_at`, key, now.Add(window).UnixMilli(), now.UnixMilli()).Scan(ctx, &n, &until)
+		RETURNING n, expires_at`, key, now.Add(window).UnixMilli(), now.UnixMilli(), by).Scan(ctx, &n, &until)
 	return n, time.UnixMilli(until), err
 }
 

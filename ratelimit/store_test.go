@@ -102,7 +102,7 @@ func TestStoreHitCounts(t *testing.T) {
 		ctx := context.Background()
 		k := unique(t, "hits")
 		for want := 1; want <= 3; want++ {
-			n, until, err := s.Hit(ctx, k, time.Minute)
+			n, until, err := s.Hit(ctx, k, time.Minute, 1)
 			if err != nil || n != want {
 				t.Fatalf("hit %d: n = %d, %v", want, n, err)
 			}
@@ -113,11 +113,17 @@ func TestStoreHitCounts(t *testing.T) {
 		if err := s.Undo(ctx, k); err != nil {
 			t.Fatal(err)
 		}
-		if n, _, _ := s.Hit(ctx, k, time.Minute); n != 3 {
+		if n, _, _ := s.Hit(ctx, k, time.Minute, 1); n != 3 {
 			t.Errorf("after an undo the next hit counts %d, want 3", n)
 		}
-		if n, _, _ := s.Hit(ctx, k+"other", time.Minute); n != 1 {
+		if n, _, _ := s.Hit(ctx, k+"other", time.Minute, 1); n != 1 {
 			t.Errorf("another key starts at %d, want 1", n)
+		}
+		if n, _, _ := s.Hit(ctx, k+"lease", time.Minute, 5); n != 5 {
+			t.Errorf("a hit by 5 starts at %d, want 5", n)
+		}
+		if n, _, _ := s.Hit(ctx, k+"lease", time.Minute, 5); n != 10 {
+			t.Errorf("a second hit by 5 counts %d, want 10", n)
 		}
 	})
 }
@@ -135,7 +141,7 @@ func TestStoreHitIsAtomic(t *testing.T) {
 		for range workers {
 			wg.Go(func() {
 				for range each {
-					n, _, err := s.Hit(ctx, k, time.Minute)
+					n, _, err := s.Hit(ctx, k, time.Minute, 1)
 					if err != nil {
 						t.Error(err)
 						return
@@ -153,7 +159,7 @@ func TestStoreHitIsAtomic(t *testing.T) {
 			}
 			got[n] = true
 		}
-		if n, _, _ := s.Hit(ctx, k, time.Minute); n != workers*each+1 {
+		if n, _, _ := s.Hit(ctx, k, time.Minute, 1); n != workers*each+1 {
 			t.Errorf("after %d racing hits the next counts %d, want %d", workers*each, n, workers*each+1)
 		}
 	})
@@ -168,18 +174,18 @@ func TestDBStoreExpiry(t *testing.T) {
 		clk := &clock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
 		s := ratelimit.NewDB(db, clk.now)
 		for range 3 {
-			s.Hit(ctx, "w", time.Minute)
+			s.Hit(ctx, "w", time.Minute, 1)
 		}
 		s.Set("v", []byte("x"), 30*time.Second)
 		clk.add(59 * time.Second)
-		if n, _, _ := s.Hit(ctx, "w", time.Minute); n != 4 {
+		if n, _, _ := s.Hit(ctx, "w", time.Minute, 1); n != 4 {
 			t.Errorf("within the window: n = %d, want 4", n)
 		}
 		if v, _ := s.Get("v"); v != nil {
 			t.Errorf("a value past its expiry reads %q, want nil", v)
 		}
 		clk.add(time.Second)
-		n, until, err := s.Hit(ctx, "w", time.Minute)
+		n, until, err := s.Hit(ctx, "w", time.Minute, 1)
 		if err != nil || n != 1 || !until.Equal(clk.now().Add(time.Minute)) {
 			t.Errorf("at the window's end: n = %d, until %v, %v; want 1 and a new window", n, until, err)
 		}
@@ -193,7 +199,7 @@ func TestDBStoreExpiry(t *testing.T) {
 		if err := s.Reset(); err != nil {
 			t.Fatal(err)
 		}
-		if n, _, _ := s.Hit(ctx, "w", time.Minute); n != 1 {
+		if n, _, _ := s.Hit(ctx, "w", time.Minute, 1); n != 1 {
 			t.Errorf("after Reset n = %d, want 1", n)
 		}
 	})

@@ -66,8 +66,10 @@ func buildAgora(t *testing.T) string {
 	return bin
 }
 
-// apiLimit is AGORA_RATE_LIMIT for both nodes: what one token may do a minute.
-const apiLimit = 100
+// apiLimit is AGORA_RATE_LIMIT for both nodes: what one token may do a
+// minute. Under 100, every request asks the shared store (no leases:
+// ratelimit.Service.Take), so the countdown across nodes is exact.
+const apiLimit = 40
 
 // node is one running agora process.
 type node struct {
