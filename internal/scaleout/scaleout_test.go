@@ -9,6 +9,10 @@ package scaleout_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -27,6 +31,7 @@ import (
 	"agora/database"
 	"agora/internal/testdb"
 	"agora/models"
+	"agora/ratelimit"
 )
 
 // testRedisURL is the Redis the Redis run uses.
@@ -71,6 +76,36 @@ func buildAgora(t *testing.T) string {
 // ratelimit.Service.Take), so the countdown across nodes is exact.
 const apiLimit = 40
 
+// forgetLoopback deletes the counters of 127.0.0.1 from Redis, which
+// outlives the test's database: earlier runs' registrations would count.
+func forgetLoopback(t *testing.T, redisURL string) {
+	t.Helper()
+	r, err := ratelimit.OpenRedis(context.Background(), redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, k := range []string{ratelimit.Key("register", "127.0.0.1"), ratelimit.Key("auth", "127.0.0.1"),
+		ratelimit.Key("search", "127.0.0.1"), ratelimit.Key("api", "ip127.0.0.1")} {
+		if err := r.Delete(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ssoSecret signs single sign-on links for both nodes.
+const ssoSecret = "scale-out-test-sso-secret-0123456789"
+
+// ssoLink is the /sso link the customer's product would sign for user.
+func ssoLink(user, nonce string) string {
+	raw, _ := json.Marshal(map[string]any{"user_id": user, "email": user + "@customer.example", "name": "Customer " + user,
+		"nonce": nonce, "expires_at": time.Now().Add(5 * time.Minute).Unix()})
+	payload := base64.StdEncoding.EncodeToString(raw)
+	mac := hmac.New(sha256.New, []byte(ssoSecret))
+	mac.Write([]byte(payload))
+	return "/sso?" + url.Values{"payload": {payload}, "signature": {hex.EncodeToString(mac.Sum(nil))}}.Encode()
+}
+
 // node is one running agora process.
 type node struct {
 	name, base string
@@ -86,7 +121,7 @@ func startNode(t *testing.T, bin, name, dbURL, redisURL, baseURL string, port in
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"AGORA_ADDR=127.0.0.1:" + strconv.Itoa(port), "AGORA_DATABASE_URL=" + dbURL, "AGORA_DATA_DIR=" + dir,
 		"AGORA_SEARCH_DIR=" + filepath.Join(dir, "search"), "AGORA_BASE_URL=" + baseURL, "AGORA_LOG_LEVEL=warn",
-		"AGORA_RATE_LIMIT=" + strconv.Itoa(apiLimit), "AGORA_REDIS_URL=" + redisURL}
+		"AGORA_RATE_LIMIT=" + strconv.Itoa(apiLimit), "AGORA_REDIS_URL=" + redisURL, "AGORA_SSO_SECRET=" + ssoSecret}
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
@@ -201,6 +236,9 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 	if err := models.CreateCategory(ctx, db, cat); err != nil {
 		t.Fatal(err)
 	}
+	if redisURL != "" {
+		forgetLoopback(t, redisURL)
+	}
 	portA, portB := freePort(t), freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(portA) // one AGORA_BASE_URL for every node
 	a := startNode(t, bin, "node A", dbURL, redisURL, base, portA)
@@ -228,6 +266,13 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 	// The session and token made on A work on B (sessions live in the database).
 	res, body = do(t, http.MethodGet, b.base+"/api/v1/me", nil, reg.Token)
 	want(t, res, body, http.StatusOK)
+
+	// An SSO link used on A is a replay on B (the nonces are shared).
+	link := ssoLink("cust-"+suffix, "nonce-"+suffix)
+	res, body = do(t, http.MethodGet, a.base+link, nil, "")
+	want(t, res, body, http.StatusSeeOther)
+	res, body = do(t, http.MethodGet, b.base+link, nil, "")
+	want(t, res, body, http.StatusForbidden)
 
 	// A write on A is read on B.
 	word := "zebrafish" + strings.ToLower(name[len(name)-4:])
