@@ -301,3 +301,15 @@ func TestLoadMail(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisErrorHidesPassword: a refused AGORA_REDIS_URL is named without its password.
+func TestRedisErrorHidesPassword(t *testing.T) {
+	t.Parallel()
+	_, _, err := config.Load(nil, env(map[string]string{"AGORA_REDIS_URL": "redis://agora:hunter2@cache:6379/x"}))
+	if err == nil {
+		t.Fatal("Load accepted a Redis URL whose database is not a number")
+	}
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "AGORA_REDIS_URL") {
+		t.Errorf("error = %q, want it to name AGORA_REDIS_URL without the password", err)
+	}
+}
