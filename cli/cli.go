@@ -203,8 +203,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// No AGORA_BASE_URL and a port picked by the system: link to where we really listen.
 		baseURL = "http://" + ln.Addr().String()
 	}
+	limitsIn := "database"
+	if cfg.RedisURL != "" {
+		limitsIn = "redis " + redact(cfg.RedisURL)
+	}
 	log.Info("agora listening", "addr", ln.Addr().String(), "url", baseURL,
-		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL))
+		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL), "rate_limits", limitsIn)
 	if setupToken != "" {
 		log.Warn("no admin account yet: open the one-time setup link to create it",
 			"url", baseURL+"/setup?token="+setupToken)
