@@ -21,6 +21,7 @@ import (
 	"agora/models"
 	"agora/oauth"
 	"agora/pagecache"
+	"agora/policy"
 	"agora/services"
 	"agora/templates"
 )
@@ -33,7 +34,8 @@ type Deps struct {
 	Now          func() time.Time // nil: time.Now
 	// SetupToken unlocks /setup while no admin exists; empty disables the page.
 	SetupToken string
-	// AuthRateLimit is sign-in and registration attempts per minute per IP (0: 20).
+	// AuthRateLimit is sign-in and registration attempts per minute per IP
+	// (0: policy.SignInPerAddress).
 	AuthRateLimit int
 	// CSPReportOnly sends the Content-Security-Policy as
 	// Content-Security-Policy-Report-Only, so the browser reports what the
@@ -94,10 +96,10 @@ func newServer(d Deps) (*server, *html.Engine, error) {
 		d.Log = slog.Default()
 	}
 	if d.AuthRateLimit == 0 {
-		d.AuthRateLimit = 20
+		d.AuthRateLimit = policy.SignInPerAddress.Max
 	}
 	if d.Forum == nil || d.Moderation == nil || d.Accounts == nil || d.Site == nil || d.Notify == nil ||
-		d.Badges == nil || d.Search == nil || d.Views == nil {
+		d.Badges == nil || d.Search == nil || d.Views == nil || d.Limits == nil {
 		return nil, nil, fmt.Errorf("app: a domain service is missing")
 	}
 	a, err := assets.Load()

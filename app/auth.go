@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -38,7 +39,7 @@ func (s *server) apiRegister(c *fiber.Ctx) error {
 	if err := parseJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.Accounts.Register(c.UserContext(), req.input())
+	u, err := s.register(c, req.input())
 	if err != nil {
 		return err
 	}
@@ -95,9 +96,22 @@ func validateLogin(req loginRequest) error {
 }
 
 // signIn checks the credentials and starts a fresh session with its cookie.
+// Failures back off per account (policy.LoginBackoff), on every node alike.
 func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
-	u, err := s.Accounts.Authenticate(c.UserContext(), req.Login, req.Password)
+	ctx := c.UserContext()
+	if err := s.Limits.LoginAllowed(ctx, req.Login); err != nil {
+		return nil, err
+	}
+	u, err := s.Accounts.Authenticate(ctx, req.Login, req.Password)
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		if ferr := s.Limits.LoginFailed(ctx, req.Login); ferr != nil {
+			return nil, ferr
+		}
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.Limits.LoginSucceeded(ctx, req.Login); err != nil {
 		return nil, err
 	}
 	return u, s.startSession(c, u)
@@ -149,7 +163,7 @@ func (s *server) registerSubmit(c *fiber.Ctx) error {
 		Username: c.FormValue("username"), Email: c.FormValue("email"), Password: c.FormValue("password"),
 		AgeConfirmed: c.FormValue("age_confirmed") != "",
 	}
-	u, err := s.Accounts.Register(c.UserContext(), req.input())
+	u, err := s.register(c, req.input())
 	if err != nil {
 		f := form{Values: map[string]string{"username": req.Username, "email": req.Email}}
 		if req.AgeConfirmed {

@@ -12,6 +12,7 @@ import (
 	"agora/accounts"
 	"agora/models"
 	"agora/oauth"
+	"agora/ratelimit"
 	"agora/search"
 )
 
@@ -180,11 +181,16 @@ func formFailed(c *fiber.Ctx, f *form, err error) bool {
 	return true
 }
 
-// setRetryAfter tells a rate-limited client, page or API, when to try again.
+// setRetryAfter tells a rate-limited client, page or API, when to try
+// again, and which allowance it used up when no limiter has said so.
 func setRetryAfter(c *fiber.Ctx, err error) {
 	var rle *models.RateLimitError
-	if errors.As(err, &rle) {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rle.RetryAfter.Seconds())))
+	if !errors.As(err, &rle) {
+		return
+	}
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rle.RetryAfter.Seconds())))
+	if rle.Limit > 0 {
+		setLimitHeaders(c, ratelimit.Result{Limit: rle.Limit, Remaining: 0, Reset: rle.RetryAfter})
 	}
 }
 

@@ -79,7 +79,7 @@ func (s *server) apiFlag(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Moderation.Flag(c.UserContext(), currentUser(c), id, req.Reason, req.Note)
+	res, err := s.flag(c, id, req.Reason, req.Note)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *server) flagSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	reason, note := c.FormValue("reason"), c.FormValue("note")
-	if _, err := s.Moderation.Flag(c.UserContext(), currentUser(c), d.Post.ID, reason, note); err != nil {
+	if _, err := s.flag(c, d.Post.ID, reason, note); err != nil {
 		d.Values = map[string]string{"reason": reason, "note": note}
 		if !formFailed(c, &d.form, err) {
 			return err

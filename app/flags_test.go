@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,30 +27,5 @@ func TestFlagReasonsAPI(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("codes = %v, want %v", got, want)
-	}
-}
-
-func TestFlagRateLimitAPI(t *testing.T) {
-	db := testdb.Open(t, "sqlite")
-	w := newRoleWorld(t, db)
-	tp := w.topic(t, "author")
-	for i := range 21 {
-		p := w.reply(t, "author", tp.ID)
-		res, body := call(t, w.a, jsonReq(http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/flags", p.ID), map[string]any{"reason": "off_topic"}, w.token["member"]))
-		if i < 20 {
-			if res.StatusCode != http.StatusCreated {
-				t.Fatalf("flag %d: %d %s, want 201", i+1, res.StatusCode, body)
-			}
-			continue
-		}
-		if res.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("21st flag: %d %s, want 429", res.StatusCode, body)
-		}
-		if ra := res.Header.Get("Retry-After"); ra != "3600" {
-			t.Errorf("Retry-After = %q, want 3600", ra)
-		}
-		if code, _ := apiErr(t, body); code != "rate_limited" {
-			t.Errorf("code = %q, want rate_limited", code)
-		}
 	}
 }

@@ -58,6 +58,7 @@ func newApp(t testing.TB, db *bun.DB, change ...func(*app.Deps)) *fiber.App {
 func newAppSet(t testing.TB, db *bun.DB, change ...func(*app.Deps)) (*fiber.App, services.Set) {
 	t.Helper()
 	d := app.Deps{Config: testConfig(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthRateLimit: 1000}
+	d.Config.AbuseLimits = false // tests of the limits turn them on (withAbuseLimits)
 	for _, f := range change {
 		f(&d)
 	}

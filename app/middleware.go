@@ -18,7 +18,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"agora/accounts"
 	"agora/models"
@@ -306,33 +305,6 @@ func (s *server) clearSessionCookie(c *fiber.Ctx) {
 	ck.Expires = time.Unix(0, 0)
 	c.Cookie(ck)
 }
-
-// rateLimit limits requests per minute per client key; the limiter sets the
-// X-RateLimit-* headers and Retry-After.
-func (s *server) rateLimit(max int, key func(*fiber.Ctx) string) fiber.Handler {
-	return limiter.New(limiter.Config{
-		Max:          max,
-		Expiration:   time.Minute,
-		KeyGenerator: key,
-		LimitReached: func(c *fiber.Ctx) error {
-			// The limiter sets these headers only on requests it lets through.
-			c.Set("X-RateLimit-Limit", strconv.Itoa(max))
-			c.Set("X-RateLimit-Remaining", "0")
-			c.Set("X-RateLimit-Reset", c.GetRespHeader(fiber.HeaderRetryAfter))
-			return fiber.ErrTooManyRequests
-		},
-	})
-}
-
-// clientKey identifies the caller for rate limits: the member when signed in, else the IP.
-func clientKey(c *fiber.Ctx) string {
-	if u := currentUser(c); u != nil {
-		return "u" + strconv.FormatInt(u.ID, 10)
-	}
-	return "ip" + c.IP()
-}
-
-func ipKey(c *fiber.Ctx) string { return "auth" + c.IP() }
 
 // parseJSON decodes the body into v, mapping malformed JSON to a 400.
 func parseJSON(c *fiber.Ctx, v any) error {

@@ -32,7 +32,7 @@ func (s *server) apiReply(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	p, err := s.Forum.Reply(c.UserContext(), u, id, req.Body, req.ReplyToPostID)
+	p, err := s.reply(c, id, req.Body, req.ReplyToPostID)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *server) replySubmit(c *fiber.Ctx) error {
 	replyTo, postErr := optionalID(rawReplyTo, "reply_to_post_id", "that post is not in this topic")
 	preview := c.FormValue("preview") != ""
 	if !preview && postErr == nil {
-		p, err := s.Forum.Reply(ctx, u, id, body, replyTo)
+		p, err := s.reply(c, id, body, replyTo)
 		if err == nil {
 			t, err := s.Forum.Topic(ctx, u, id)
 			if err != nil {

@@ -3,10 +3,12 @@ package app
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"agora/models"
+	"agora/policy"
 )
 
 // routes wires every page and API route; the middleware order matters:
@@ -19,10 +21,11 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/assets/:file", s.serveAsset)
 
 	app.Use(s.authenticate)
-	app.Use("/api/v1", s.rateLimit(s.Config.RateLimit, clientKey))
+	app.Use("/api/v1", s.rateLimit("api", "make API requests", fixed(policy.Limit{Max: s.Config.RateLimit, Per: policy.APIPerClient}), apiClient))
 	app.Use(refuseBadAuth, refuseBadText, s.checkCSRF)
-	authLimit := s.rateLimit(s.AuthRateLimit, ipKey)
-	exportLimit := s.rateLimit(exportsPerMinute, func(c *fiber.Ctx) string { return "export" + clientKey(c) })
+	authLimit := s.rateLimit("auth", "try to sign in", fixed(policy.Limit{Max: s.AuthRateLimit, Per: policy.SignInPerAddress.Per}), address)
+	exportLimit := s.rateLimit("export", "export your data", fixed(policy.Limit{Max: exportsPerMinute, Per: time.Minute}), clientKey)
+	searchLimit := s.rateLimit("search", "search", s.abuse(policy.SearchPerAddress), address)
 
 	api := app.Group("/api/v1")
 	api.Post("/auth/register", authLimit, s.apiRegister)
@@ -40,7 +43,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/me/export", requireUser, exportLimit, s.apiExport)
 	api.Delete("/me/tokens/:id", requireUser, s.apiRevokeToken)
 	api.Get("/users/:username", s.apiUser)
-	api.Get("/search", s.apiSearch)
+	api.Get("/search", searchLimit, s.apiSearch)
 	api.Get("/badges", s.apiBadges)
 	api.Get("/badges/:id", s.apiBadge)
 	api.Get("/notifications", requireUser, s.apiNotifications)
@@ -55,7 +58,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Put("/categories/:id/watch", requireUser, s.apiSetWatch(true))
 	api.Get("/categories", s.apiCategories)
 	api.Get("/topics", s.apiTopics)
-	api.Get("/topics/similar", s.apiSimilar)
+	api.Get("/topics/similar", searchLimit, s.apiSimilar)
 	api.Post("/topics", requireUser, s.apiCreateTopic)
 	api.Get("/topics/:id", s.apiTopic)
 	api.Post("/topics/:id/posts", requireUser, s.apiReply)
@@ -94,7 +97,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Use(func(c *fiber.Ctx) error { return models.ErrNotFound })
 
 	app.Get("/", s.home)
-	app.Get("/search", s.searchPageHandler)
+	app.Get("/search", searchLimit, s.searchPageHandler)
 	app.Get("/notifications", requireUser, s.notificationsHTML)
 	app.Post("/notifications/read", requireUser, s.notificationsReadHTML)
 	app.Get("/notifications/:id", requireUser, s.notificationOpen)

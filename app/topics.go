@@ -286,7 +286,7 @@ func (s *server) apiCreateTopic(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	t, p, err := s.Forum.CreateTopic(c.UserContext(), u, forum.TopicInput(req))
+	t, p, err := s.createTopic(c, forum.TopicInput(req))
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (s *server) newTopicSubmit(c *fiber.Ctx) error {
 			}
 			in.CategoryID = id
 		}
-		t, _, err := s.Forum.CreateTopic(c.UserContext(), currentUser(c), in)
+		t, _, err := s.createTopic(c, in)
 		if err == nil {
 			return c.Redirect(topicURL(t), http.StatusSeeOther)
 		}

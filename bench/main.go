@@ -246,7 +246,7 @@ func benchTarget(ctx context.Context, o options, bin string, t *target, fx *fixt
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = agoraEnv(t, "AGORA_ADDR="+addr, "AGORA_RATE_LIMIT=100000000")
+	cmd.Env = agoraEnv(t, "AGORA_ADDR="+addr, "AGORA_RATE_LIMIT=100000000", "AGORA_ABUSE_LIMITS=off")
 	var prof *profiler
 	if o.profile {
 		pport, err := freePort()

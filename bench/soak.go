@@ -104,7 +104,8 @@ func runSoak(ctx context.Context, o options, so soakOptions) error {
 	}
 	addr, pprofAddr := "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(pport)
 	cmd := exec.Command(serverBin, "serve")
-	cmd.Env = agoraEnv(t, "AGORA_ADDR="+addr, "AGORA_RATE_LIMIT=100000000", "BENCH_PPROF_ADDR="+pprofAddr)
+	cmd.Env = agoraEnv(t, "AGORA_ADDR="+addr, "AGORA_RATE_LIMIT=100000000", "AGORA_ABUSE_LIMITS=off",
+		"BENCH_PPROF_ADDR="+pprofAddr)
 	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("agora-soak-server-%d.log", os.Getpid()))
 	srv, err := startChild(cmd, addr, logPath)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"agora/database"
 	"agora/mailer"
 	"agora/models"
+	"agora/ratelimit"
 	"agora/search"
 	"agora/services"
 )
@@ -182,8 +183,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return &config.Error{Var: "AGORA_SMTP_URL", Value: "(hidden)", Why: err.Error()}
 	}
+	var limits ratelimit.Store // nil: the database
+	if cfg.RedisURL != "" {
+		r, err := ratelimit.OpenRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("%w: AGORA_REDIS_URL=%s: %v", errStartup, redact(cfg.RedisURL), err)
+		}
+		defer r.Close()
+		limits = r
+	}
 	set, err := services.New(ctx, db, nil, index, services.Options{Mail: mailer.Config{BaseURL: cfg.BaseURL, From: cfg.MailFrom,
-		PostalAddress: cfg.MailPostalAddress, Sender: sender, Log: log}, RetentionDays: cfg.RetentionDays})
+		PostalAddress: cfg.MailPostalAddress, Sender: sender, Log: log}, RetentionDays: cfg.RetentionDays, Limits: limits})
 	if err != nil {
 		return err
 	}
@@ -204,8 +214,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// No AGORA_BASE_URL and a port picked by the system: link to where we really listen.
 		baseURL = "http://" + ln.Addr().String()
 	}
+	limitsIn := "database"
+	if cfg.RedisURL != "" {
+		limitsIn = "redis " + redact(cfg.RedisURL)
+	}
 	log.Info("agora listening", "addr", ln.Addr().String(), "url", baseURL,
-		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL))
+		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL), "rate_limits", limitsIn)
 	if setupToken != "" {
 		log.Warn("no admin account yet: open the one-time setup link to create it",
 			"url", baseURL+"/setup?token="+setupToken)
@@ -229,7 +243,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // startBackground runs the server's background work until ctx ends: the
 // search indexer, the flusher of views, reads and visits, the mail queue,
 // the durable schedule (the nightly level pass, the digests, the retention
-// pass with expired sessions) and the re-rendering of posts made by an
+// pass with expired sessions), the purge of expired rate-limit counters and
+// the re-rendering of posts made by an
 // older markup policy.
 func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *search.Index, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
@@ -244,6 +259,9 @@ func startBackground(ctx context.Context, db *bun.DB, set services.Set, index *s
 	})
 	wg.Go(func() {
 		set.Schedule.Run(ctx, time.Minute, func(err error) { log.Error("scheduled pass", "err", err) })
+	})
+	wg.Go(func() {
+		set.Limits.Run(ctx, time.Minute, func(err error) { log.Error("purge rate limits", "err", err) })
 	})
 	wg.Go(func() {
 		n, err := set.Forum.RerenderStale(ctx, 500)

@@ -29,6 +29,8 @@ type Config struct {
 	ShutdownGrace  time.Duration // AGORA_SHUTDOWN_GRACE: time allowed for in-flight requests at shutdown
 	PageCacheMB    int           // AGORA_PAGE_CACHE_MB: memory for rendered pages (compressed); 0 turns the cache off
 	RetentionDays  int           // AGORA_RETENTION_DAYS: how long addresses, browsers and sent mail are kept
+	RedisURL       string        // AGORA_REDIS_URL: rate limits and login backoff in Redis instead of the database
+	AbuseLimits    bool          // AGORA_ABUSE_LIMITS: on (default) or off: posting, flag, registration and search limits
 
 	// Sign-in with other accounts, from the environment only (a flag would
 	// show its secret in the process list).
@@ -76,7 +78,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 		return def
 	}
 	var c Config
-	var proxies, rate, grace, pageCache, retention string
+	var proxies, rate, grace, pageCache, retention, abuse string
 	fs := flag.NewFlagSet("agora", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Addr, "addr", env("AGORA_ADDR", "127.0.0.1:3000"), "listen address")
@@ -90,6 +92,8 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs.StringVar(&grace, "shutdown-grace", env("AGORA_SHUTDOWN_GRACE", "15s"), "shutdown grace period")
 	fs.StringVar(&pageCache, "page-cache-mb", env("AGORA_PAGE_CACHE_MB", "64"), "MiB of memory for rendered pages (0: off)")
 	fs.StringVar(&retention, "retention-days", env("AGORA_RETENTION_DAYS", "90"), "days IP addresses, user agents and sent mail are kept")
+	fs.StringVar(&c.RedisURL, "redis-url", env("AGORA_REDIS_URL", ""), "redis://host:port/db for rate limits shared by every node")
+	fs.StringVar(&abuse, "abuse-limits", env("AGORA_ABUSE_LIMITS", "on"), "on or off: per-member posting and flag limits, registration and search per address")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, fmt.Errorf("%w: %w", ErrBadFlag, err) // errors.Is(err, flag.ErrHelp) for -h
 	}
@@ -146,6 +150,15 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	}
 	if c.RetentionDays, err = strconv.Atoi(strings.TrimSpace(retention)); err != nil || c.RetentionDays < 1 || c.RetentionDays > 3650 {
 		return c, nil, &Error{"AGORA_RETENTION_DAYS", retention, "want a whole number of days from 1 to 3650"}
+	}
+	switch abuse {
+	case "on", "off":
+		c.AbuseLimits = abuse == "on"
+	default:
+		return c, nil, &Error{"AGORA_ABUSE_LIMITS", abuse, "want on or off"}
+	}
+	if err := checkRedisURL(c.RedisURL); err != nil {
+		return c, nil, err
 	}
 	if err := c.loadSignIn(getenv); err != nil {
 		return c, nil, err
@@ -229,6 +242,38 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		return &Error{"AGORA_MAIL_POSTAL_ADDRESS", "", "set it (the operator's postal address, in every mail's footer): AGORA_SMTP_URL is set"}
 	}
 	return nil
+}
+
+// checkRedisURL accepts an empty URL (the database holds the limits) or
+// redis:// and rediss:// URLs with a host, a valid port and a database number.
+func checkRedisURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	bad := func(why string) error { return &Error{"AGORA_REDIS_URL", redactURL(raw), why} }
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
+		return bad("want redis://[user:password@]host:port[/db] or rediss://…")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("the port must be a number from 1 to 65535")
+		}
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return bad("the path must be a database number, like /0")
+		}
+	}
+	return nil
+}
+
+// redactURL hides a password in a URL shown in an error.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "(hidden)"
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute.

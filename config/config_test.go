@@ -40,6 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 		ShutdownGrace: 15 * time.Second,
 		PageCacheMB:   64,
 		RetentionDays: 90,
+		AbuseLimits:   true,
 		OAuth:         map[string]config.Client{},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -64,6 +65,8 @@ func TestLoadFromEnv(t *testing.T) {
 		"AGORA_RATE_LIMIT":      "120",
 		"AGORA_SHUTDOWN_GRACE":  "3s",
 		"AGORA_PAGE_CACHE_MB":   "0",
+		"AGORA_REDIS_URL":       "redis://:pw@cache.internal:6380/2",
+		"AGORA_ABUSE_LIMITS":    "off",
 	})
 	checks := []struct {
 		name      string
@@ -79,6 +82,8 @@ func TestLoadFromEnv(t *testing.T) {
 		{"RateLimit", c.RateLimit, 120},
 		{"ShutdownGrace", c.ShutdownGrace, 3 * time.Second},
 		{"PageCacheMB", c.PageCacheMB, 0},
+		{"RedisURL", c.RedisURL, "redis://:pw@cache.internal:6380/2"},
+		{"AbuseLimits", c.AbuseLimits, false},
 		{"SecureCookies", c.SecureCookies(), true},
 	}
 	for _, ch := range checks {
@@ -113,7 +118,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 	}
 	c, rest := mustLoad(t, []string{
 		"--addr", "127.0.0.1:9000", "--database-url", "sqlite:///tmp/x.db", "--log-level=warn",
-		"--rate-limit", "7", "--base-url", "https://flag.example", "extra", "args",
+		"--rate-limit", "7", "--base-url", "https://flag.example", "--redis-url", "rediss://r.example:6379/0", "extra", "args",
 	}, m)
 	checks := []struct {
 		name      string
@@ -124,6 +129,7 @@ func TestFlagsOverrideEnv(t *testing.T) {
 		{"LogLevel", c.LogLevel, "warn"},
 		{"RateLimit", c.RateLimit, 7},
 		{"BaseURL", c.BaseURL, "https://flag.example"},
+		{"RedisURL", c.RedisURL, "rediss://r.example:6379/0"},
 		{"rest", rest, []string{"extra", "args"}},
 	}
 	for _, ch := range checks {
@@ -169,6 +175,12 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"oidc url without client", map[string]string{"AGORA_OIDC_DISCOVERY_URL": "https://id.example.com/.well-known/openid-configuration"}, nil, "AGORA_OIDC_CLIENT_ID"},
 		{"oidc client without url", map[string]string{"AGORA_OIDC_CLIENT_ID": "a", "AGORA_OIDC_CLIENT_SECRET": "b"}, nil, "AGORA_OIDC_DISCOVERY_URL"},
 		{"oidc url relative", map[string]string{"AGORA_OIDC_DISCOVERY_URL": "/oidc", "AGORA_OIDC_CLIENT_ID": "a", "AGORA_OIDC_CLIENT_SECRET": "b"}, nil, "AGORA_OIDC_DISCOVERY_URL"},
+		{"redis scheme", map[string]string{"AGORA_REDIS_URL": "http://127.0.0.1:6379"}, nil, "AGORA_REDIS_URL"},
+		{"redis without host", map[string]string{"AGORA_REDIS_URL": "redis://"}, nil, "AGORA_REDIS_URL"},
+		{"redis bad port", map[string]string{"AGORA_REDIS_URL": "redis://127.0.0.1:99999"}, nil, "AGORA_REDIS_URL"},
+		{"redis bad database", map[string]string{"AGORA_REDIS_URL": "redis://127.0.0.1:6379/cache"}, nil, "AGORA_REDIS_URL"},
+		{"redis flag", nil, []string{"--redis-url", "127.0.0.1:6379"}, "AGORA_REDIS_URL"},
+		{"abuse limits word", map[string]string{"AGORA_ABUSE_LIMITS": "maybe"}, nil, "AGORA_ABUSE_LIMITS"},
 		{"sso secret too short", map[string]string{"AGORA_SSO_SECRET": "short"}, nil, "AGORA_SSO_SECRET"},
 	}
 	for _, tt := range tests {
@@ -287,5 +299,17 @@ func TestLoadMail(t *testing.T) {
 				t.Errorf("error %q shows the SMTP password", err)
 			}
 		})
+	}
+}
+
+// TestRedisErrorHidesPassword: a refused AGORA_REDIS_URL is named without its password.
+func TestRedisErrorHidesPassword(t *testing.T) {
+	t.Parallel()
+	_, _, err := config.Load(nil, env(map[string]string{"AGORA_REDIS_URL": "redis://agora:hunter2@cache:6379/x"}))
+	if err == nil {
+		t.Fatal("Load accepted a Redis URL whose database is not a number")
+	}
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "AGORA_REDIS_URL") {
+		t.Errorf("error = %q, want it to name AGORA_REDIS_URL without the password", err)
 	}
 }

@@ -104,7 +104,7 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", err)
 	}
-	if err := m.Lock(ctx); err != nil {
+	if err := lockMigrations(ctx, m); err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
 	defer m.Unlock(ctx) //nolint:errcheck // best effort; a stale lock is reported by the next run
@@ -117,4 +117,26 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 		names = append(names, mig.Name+"_"+mig.Comment)
 	}
 	return names, nil
+}
+
+// migrationLockWait is how long a start waits for another node's migration.
+const migrationLockWait = 2 * time.Minute
+
+// lockMigrations takes bun's migration lock, waiting while another node
+// holds it: bun's Lock fails at once, which would stop every node but one
+// when several start together. A lock left by a node that died mid-way
+// still fails the start, after the wait, naming the lock.
+func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+	deadline := time.Now().Add(migrationLockWait)
+	for {
+		err := m.Lock(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -176,4 +177,29 @@ func schemaOf(t *testing.T, db *bun.DB) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestMigrateWaitsForAnotherNode: nodes starting together take turns at
+// migrating instead of all but one failing on bun's lock.
+func TestMigrateWaitsForAnotherNode(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		other, err := database.Migrator(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := database.Migrate(ctx, db); done <- err }()
+		time.Sleep(600 * time.Millisecond) // the other node migrating
+		if err := other.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Migrate while another node held the lock: %v, want it to wait and succeed", err)
+		}
+	})
 }

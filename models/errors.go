@@ -125,7 +125,9 @@ func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
 // RateLimitError: the caller did this too often; try again after RetryAfter.
 type RateLimitError struct {
 	RetryAfter time.Duration
-	Message    string
+	// Limit is the allowance used up (X-RateLimit-Limit); 0 when it has no number.
+	Limit   int
+	Message string
 }
 
 func (e *RateLimitError) Error() string { return e.Message }

@@ -13,9 +13,6 @@ import (
 	"agora/policy"
 )
 
-// flagsPerHour limits how many flags one member may raise.
-const flagsPerHour = 20
-
 // FlagResult is a new flag and what it did.
 type FlagResult struct {
 	Flag   *models.Flag `json:"flag"`
@@ -51,7 +48,8 @@ func (s *Service) FlaggablePost(ctx context.Context, u *models.User, postID int6
 // (required for "other"). The post is hidden pending review when the open
 // weight reaches the threshold (member flags never hide staff posts).
 // Errors: ErrNotFound, ErrForbidden (own post, suspended), *models.ValidationError,
-// *models.ConflictError (already flagged), *models.RateLimitError.
+// *models.ConflictError (already flagged). How often a member may flag is
+// policy.MemberLimit's, counted by the web layer in the store every node shares.
 func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, guideline, note string) (*FlagResult, error) {
 	fp, err := s.FlaggablePost(ctx, flagger, postID)
 	if err != nil {
@@ -73,14 +71,6 @@ func (s *Service) Flag(ctx context.Context, flagger *models.User, postID int64, 
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
-	}
-	recent, err := s.db.NewSelect().Model((*models.Flag)(nil)).Where("user_id = ?", flagger.ID).
-		Where("created_at > ?", now.Add(-time.Hour)).Count(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if recent >= flagsPerHour && !flagger.IsStaff() {
-		return nil, &models.RateLimitError{RetryAfter: time.Hour, Message: fmt.Sprintf("you can raise at most %d flags an hour", flagsPerHour)}
 	}
 	cat, err := models.CategoryByID(ctx, s.db, topic.CategoryID)
 	if err != nil {

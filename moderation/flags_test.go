@@ -236,37 +236,6 @@ func TestFlagRefusals(t *testing.T) {
 	})
 }
 
-func TestFlagRateLimit(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		f := newFixture(t, db)
-		ctx := context.Background()
-		tp, _ := f.topic(t, f.author)
-		posts := make([]*models.Post, 22)
-		for i := range posts {
-			posts[i] = f.reply(t, f.author, tp.ID, fmt.Sprintf("reply %d", i))
-		}
-		flagger := f.user(t, "newbie", models.RoleMember, 0)
-		for i := range 20 {
-			f.now = start.Add(time.Duration(i) * time.Minute)
-			f.flag(t, flagger, posts[i].ID, "off_topic")
-		}
-		f.now = start.Add(30 * time.Minute)
-		_, err := f.svc.Flag(ctx, flagger, posts[20].ID, "off_topic", "")
-		if rl := asErr[*models.RateLimitError](t, err); rl.RetryAfter <= 0 {
-			t.Errorf("retry after = %v, want positive", rl.RetryAfter)
-		}
-		if n := len(f.flagsOn(t, posts[20].ID)); n != 0 {
-			t.Errorf("the 21st flag was stored (%d rows)", n)
-		}
-		// An hour after the first flag, one more is allowed.
-		f.now = start.Add(time.Hour + time.Second)
-		if _, err := f.svc.Flag(ctx, flagger, posts[20].ID, "off_topic", ""); err != nil {
-			t.Errorf("flag after the hour passed: %v", err)
-		}
-	})
-}
-
 func TestRetract(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {

@@ -18,6 +18,7 @@ import (
 	"agora/moderation"
 	"agora/notify"
 	"agora/privacy"
+	"agora/ratelimit"
 	"agora/schedule"
 	"agora/search"
 	"agora/site"
@@ -41,6 +42,9 @@ type Set struct {
 	Mail *mailer.Service
 	// Privacy exports a member's data.
 	Privacy *privacy.Service
+	// Limits counts what clients do against policy's limits, in the store
+	// every node shares; whoever serves runs its purge loop.
+	Limits *ratelimit.Service
 }
 
 // Schedule names of the durable passes.
@@ -56,6 +60,8 @@ type Options struct {
 	Mail mailer.Config
 	// RetentionDays is privacy.Retention's Days (0: DefaultRetentionDays).
 	RetentionDays int
+	// Limits is where rate limits count (nil: the database; Redis with AGORA_REDIS_URL).
+	Limits ratelimit.Store
 }
 
 // DefaultRetentionDays is AGORA_RETENTION_DAYS's default.
@@ -97,6 +103,10 @@ func New(ctx context.Context, db *bun.DB, now func() time.Time, ix *search.Index
 	set := Set{Accounts: acc, Forum: forum.New(db, now), Moderation: moderation.New(db, now), Site: st,
 		Notify: notify.New(db, now), Badges: bs, Levels: lv, Search: search.NewService(db, ix),
 		Views: forum.NewViewCounter(db, now), Mail: ml, Privacy: privacy.New(db, now)}
+	if opts.Limits == nil {
+		opts.Limits = ratelimit.NewDB(db, now)
+	}
+	set.Limits = ratelimit.New(opts.Limits, now)
 	set.Forum.Events, set.Moderation.Events, set.Views.Events = r, r, r
 	set.Schedule = schedule.New(db, now,
 		schedule.Job{Name: NightlyLevels, Next: schedule.Daily(3), Lease: time.Hour,

@@ -79,7 +79,7 @@ type env map[string]string
 // newEnv is a server on dbURL with its data (the search index) in a temp dir.
 func newEnv(t *testing.T, dbURL string) env {
 	return env{"AGORA_DATABASE_URL": dbURL, "AGORA_DATA_DIR": t.TempDir(), "AGORA_LOG_LEVEL": "warn",
-		"AGORA_RATE_LIMIT": "1000000"}
+		"AGORA_RATE_LIMIT": "1000000", "AGORA_ABUSE_LIMITS": "off"}
 }
 
 func (e env) list() []string {

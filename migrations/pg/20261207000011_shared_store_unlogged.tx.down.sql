@@ -1,0 +1,1 @@
+ALTER TABLE shared_store SET LOGGED;
