@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"agora/database"
@@ -63,8 +64,15 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if !database.IsSQLite(db) {
-		// Fresh bulk data has no planner statistics until autovacuum runs (if it does).
-		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		// Fresh bulk data has no planner statistics until autovacuum runs (if
+		// it does). Only Agora's schema: a bare ANALYZE reads every schema of
+		// the database, which may hold much else (the tests' schemas do).
+		var tables []string
+		if err := db.NewRaw("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()").
+			Scan(ctx, &tables); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		if _, err := db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
 			return fmt.Errorf("analyze: %w", err)
 		}
 	}
