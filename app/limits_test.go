@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -420,4 +421,34 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestPanicIsA500: a handler's panic answers 500 with the error page and a
+// logged stack, and the app goes on serving.
+func TestPanicIsA500(t *testing.T) {
+	db := testdb.Open(t, "sqlite")
+	var buf lockedBuffer
+	var boom atomic.Bool // the next reading of the clock panics, as a bug deep in a handler would
+	a := newApp(t, db, func(d *app.Deps) {
+		d.Log = slog.New(slog.NewTextHandler(&buf, nil))
+		d.Now = func() time.Time {
+			if boom.CompareAndSwap(true, false) {
+				panic("a handler's bug")
+			}
+			return time.Now()
+		}
+	})
+	boom.Store(true)
+	res, body := getPage(t, a, "/")
+	tpWantStatus(t, res, body, http.StatusInternalServerError)
+	if !strings.Contains(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src") {
+		t.Errorf("the 500 is not the forum's error page: %s %q", res.Header, body)
+	}
+	log := buf.String()
+	if !strings.Contains(log, "a handler's bug") || !strings.Contains(log, "limits_test.go") {
+		t.Errorf("the log lacks the panic and its stack:\n%s", log)
+	}
+	if res, body := getPage(t, a, "/"); res.StatusCode != http.StatusOK {
+		t.Errorf("after the panic: %d %s", res.StatusCode, body)
+	}
 }

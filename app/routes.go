@@ -15,7 +15,7 @@ import (
 // headers and logging first, then identity, the API rate limit (so refused
 // requests count too), bad-token refusal, NUL and non-UTF-8 refusal and CSRF.
 func (s *server) routes(app *fiber.App) {
-	app.Use(s.logRequests, s.securityHeaders())
+	app.Use(s.logRequests, s.recoverPanics(), s.securityHeaders())
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/assets/:file", s.serveAsset)
