@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/policy"
+	"agora/ratelimit"
 )
 
 // withAbuseLimits turns on the per-member and per-address limits, which
@@ -190,9 +194,10 @@ func TestReplyLimitByLevel(t *testing.T) {
 	tpWantContains(t, body, "my typed reply")
 }
 
-// TestLoginBackoff: after policy.LoginFreeFailures failures an account's
-// sign-in waits, doubling, even with the right password; the wait over, a
-// success resets the count. Other accounts are not affected.
+// TestLoginBackoff: after policy.LoginFreeFailures failures from one
+// address an account's sign-in from there waits, doubling, even with the
+// right password; the wait over, a success resets the count. Other accounts,
+// and the account from other addresses, are not affected.
 func TestLoginBackoff(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
@@ -211,6 +216,14 @@ func TestLoginBackoff(t *testing.T) {
 		wantLimited(t, res, body, policy.LoginFreeFailures, 29, 30)
 		if res, body := login("bystander", memberPassword); res.StatusCode != http.StatusOK {
 			t.Errorf("another account: %d %s, want 200", res.StatusCode, body)
+		}
+		// The member from elsewhere (another address, through a trusted
+		// proxy) is not locked out by failures from this one.
+		proxied := newApp(t, db, func(d *app.Deps) { d.Now = clk.now; d.Config.TrustedProxies = []string{"0.0.0.0"} })
+		req := jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]string{"login": "victim", "password": memberPassword}, "")
+		req.Header.Set("X-Forwarded-For", "198.51.100.9")
+		if res, body := call(t, proxied, req); res.StatusCode != http.StatusOK {
+			t.Errorf("the victim from another address: %d %s, want 200", res.StatusCode, body)
 		}
 		// The HTML form says so and keeps the login typed.
 		ck, csrf := anonCSRF(t, a, "/login")
@@ -284,22 +297,111 @@ func TestSearchPerAddress(t *testing.T) {
 	tpWantContains(t, body, "Slow down", "search at most 60 times a minute")
 }
 
-// TestAPILimitPerToken: each bearer token has its own budget.
-func TestAPILimitPerToken(t *testing.T) {
+// TestAPILimitPerMember: a member's tokens share one budget (a token per
+// sign-in must not multiply it); another member's is their own.
+func TestAPILimitPerMember(t *testing.T) {
 	t.Parallel()
 	db := testdb.Open(t, "sqlite")
 	a := newApp(t, db, func(d *app.Deps) { d.Config.RateLimit = 4 })
 	first := mustAPIRegister(t, a, "scripter", "scripter@example.com") // one request of the guest address
 	_, second := mustAPILogin(t, a, "scripter")
-	for range 4 {
-		res, body := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, first))
+	other := mustAPIRegister(t, a, "bystander", "bystander@example.com")
+	for _, token := range []string{first, second, first, second} {
+		res, body := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, token))
 		tpWantStatus(t, res, body, http.StatusOK)
 	}
 	res, body := call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, first))
 	wantLimited(t, res, body, 4, 1, 60)
 	res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, second))
+	wantLimited(t, res, body, 4, 1, 60)
+	res, body = call(t, a, jsonReq(http.MethodGet, "/api/v1/me", nil, other))
 	tpWantStatus(t, res, body, http.StatusOK)
-	if !strings.Contains(res.Header.Get("X-RateLimit-Remaining"), "3") {
-		t.Errorf("the second token's remaining = %q, want 3", res.Header.Get("X-RateLimit-Remaining"))
+	if got := res.Header.Get("X-RateLimit-Remaining"); got != "3" {
+		t.Errorf("another member's remaining = %q, want 3", got)
+	}
+}
+
+// TestLoginBackoffRace: wrong passwords sent together get no more checks
+// than the free failures and one more; the rest wait.
+func TestLoginBackoffRace(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newApp(t, db)
+		mustAPIRegister(t, a, "target", "target@example.com")
+		const n = 24
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, _ := call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]string{"login": "target", "password": "a wrong guess"}, ""))
+				codes <- res.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		checked := 0
+		for c := range codes {
+			switch c {
+			case http.StatusUnauthorized:
+				checked++
+			case http.StatusTooManyRequests:
+			default:
+				t.Errorf("a guess answered %d", c)
+			}
+		}
+		if checked > policy.LoginFreeFailures+1 {
+			t.Errorf("%d of %d guesses sent together were checked, want at most %d", checked, n, policy.LoginFreeFailures+1)
+		}
+	})
+}
+
+// failingStore is a store of the limits that is down.
+type failingStore struct{}
+
+var errStoreDown = errors.New("store down")
+
+func (failingStore) Get(string) ([]byte, error)              { return nil, errStoreDown }
+func (failingStore) Set(string, []byte, time.Duration) error { return errStoreDown }
+func (failingStore) Delete(string) error                     { return errStoreDown }
+func (failingStore) Reset() error                            { return errStoreDown }
+func (failingStore) Close() error                            { return nil }
+func (failingStore) Undo(context.Context, string) error      { return errStoreDown }
+func (failingStore) Purge(context.Context) error             { return errStoreDown }
+func (failingStore) Hit(context.Context, string, time.Duration, int) (int, time.Time, error) {
+	return 0, time.Time{}, errStoreDown
+}
+
+// TestLimitsStoreDown: while the store of the limits fails, budgets are
+// not counted (the forum serves, posts and searches) but sign-in, whose
+// backoff can't be kept, answers 503; the failure is logged, not per request.
+func TestLimitsStoreDown(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, "sqlite")
+	var buf lockedBuffer
+	member := apiMember(t, newApp(t, db), "steady")
+	a := newApp(t, db, withAbuseLimits, func(d *app.Deps) {
+		d.Log = slog.New(slog.NewTextHandler(&buf, nil))
+		d.Limits = ratelimit.New(failingStore{}, time.Now)
+	})
+	for _, path := range []string{"/api/v1/topics", "/api/v1/me"} {
+		res, body := call(t, a, jsonReq(http.MethodGet, path, nil, member))
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s with the store down: %d %s, want 200", path, res.StatusCode, body)
+		}
+	}
+	establish(t, db, "steady")
+	cat := mustTPCategory(t, db, "General", "general")
+	res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/topics", map[string]any{"category_id": cat.ID,
+		"title": "Posting while the store is down", "body": "The limits are not counted, the post lands."}, member))
+	tpWantStatus(t, res, body, http.StatusCreated)
+	res, body = call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]string{"login": "steady", "password": "a long password"}, ""))
+	tpWantStatus(t, res, body, http.StatusServiceUnavailable)
+	if code, _ := apiErr(t, body); code != "unavailable" {
+		t.Errorf("sign-in with the store down: code %q, want unavailable", code)
+	}
+	if n := strings.Count(buf.String(), "rate-limit store failing"); n != 1 {
+		t.Errorf("the failing store was logged %d times, want once:\n%s", n, buf.String())
 	}
 }

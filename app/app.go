@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,6 +62,8 @@ type server struct {
 	assetURLs assetLinks
 	// oauth are the configured sign-in providers (signin.go).
 	oauth *oauth.Providers
+	// storeErrorLogged is when logStoreError last wrote (unix ns).
+	storeErrorLogged atomic.Int64
 }
 
 // New builds the Fiber app. It fails when a template or asset cannot be loaded.

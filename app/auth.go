@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -96,22 +97,26 @@ func validateLogin(req loginRequest) error {
 }
 
 // signIn checks the credentials and starts a fresh session with its cookie.
-// Failures back off per account (policy.LoginBackoff), on every node alike.
+// Failures back off per account and address (policy.LoginBackoff), on every
+// node alike.
 func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 	ctx := c.UserContext()
-	if err := s.Limits.LoginAllowed(ctx, req.Login); err != nil {
+	done, err := s.Limits.LoginAttempt(ctx, req.Login, c.IP())
+	var rle *models.RateLimitError
+	switch {
+	case errors.As(err, &rle):
 		return nil, err
+	case err != nil: // closed: without the store, backoff can't be kept
+		s.logStoreError(err)
+		return nil, errLimitsUnavailable
 	}
 	u, err := s.Accounts.Authenticate(ctx, req.Login, req.Password)
-	if errors.Is(err, accounts.ErrBadCredentials) {
-		if ferr := s.Limits.LoginFailed(ctx, req.Login); ferr != nil {
-			return nil, ferr
+	if err == nil || errors.Is(err, accounts.ErrBadCredentials) {
+		if derr := done(context.WithoutCancel(ctx), err == nil); derr != nil {
+			s.logStoreError(derr) // the outcome stands; only the count is lost
 		}
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := s.Limits.LoginSucceeded(ctx, req.Login); err != nil {
 		return nil, err
 	}
 	return u, s.startSession(c, u)

@@ -83,7 +83,7 @@ func classify(err error) (int, apiErrorBody) {
 		return http.StatusConflict, apiErrorBody{Code: "conflict", Message: "the change conflicts with the current state; reload and try again"}
 	case errors.Is(err, errBadJSON):
 		return http.StatusBadRequest, apiErrorBody{Code: "bad_json", Message: errBadJSON.Error()}
-	case errors.Is(err, search.ErrUnavailable):
+	case errors.Is(err, search.ErrUnavailable), errors.Is(err, errLimitsUnavailable):
 		return http.StatusServiceUnavailable, apiErrorBody{Code: "unavailable", Message: err.Error()}
 	case errors.As(err, &fe):
 		return fe.Code, apiErrorBody{Code: fiberCode(fe.Code), Message: fiberMessage(fe)}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -65,7 +65,10 @@ func (s *server) take(c *fiber.Ctx, count func(context.Context, string, policy.L
 	r, err := count(c.UserContext(), key, l, what)
 	var rle *models.RateLimitError
 	if err != nil && !errors.As(err, &rle) {
-		return "", err
+		// Open: a budget is a brake, and a store that is down must not take
+		// the forum down with it (sign-in's backoff, a lock, fails closed).
+		s.logStoreError(err)
+		return "", nil
 	}
 	setLimitHeaders(c, r)
 	return key, err
@@ -84,6 +87,18 @@ func (s *server) counted(c *fiber.Ctx, kind, client string, l policy.Limit, what
 		}
 	}
 	return err
+}
+
+// errLimitsUnavailable answers a sign-in while the store of the limits fails.
+var errLimitsUnavailable = errors.New("signing in is unavailable for a moment; try again shortly")
+
+// logStoreError logs a failing store once a minute (s.storeErrorLogged):
+// enough to tell, where every request would flood the log.
+func (s *server) logStoreError(err error) {
+	now, last := time.Now().UnixNano(), s.storeErrorLogged.Load()
+	if now-last >= int64(time.Minute) && s.storeErrorLogged.CompareAndSwap(last, now) {
+		s.Log.Error("rate-limit store failing: budgets are not counted, sign-in is refused", "err", err)
+	}
 }
 
 // actionWhat says what a member's limit counts, for its refusal.
@@ -121,16 +136,9 @@ func setLimitHeaders(c *fiber.Ctx, r ratelimit.Result) {
 	c.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(r.Reset.Seconds()))))
 }
 
-// apiClient is who the API's budget belongs to: the bearer token, else the
-// signed-in member, else the address.
-func apiClient(c *fiber.Ctx) string {
-	if c.Locals(localBearer) != nil {
-		return "t" + strings.TrimSpace(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer "))
-	}
-	return clientKey(c)
-}
-
-// clientKey identifies the caller: the member when signed in, else the IP.
+// clientKey identifies the caller: the member when signed in (every token
+// and session of theirs shares one budget: a token per sign-in must not
+// multiply it), else the IP.
 func clientKey(c *fiber.Ctx) string {
 	if u := currentUser(c); u != nil {
 		return "u" + strconv.FormatInt(u.ID, 10)

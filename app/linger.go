@@ -20,7 +20,13 @@ func Linger(ln net.Listener) net.Listener { return lingerListener{ln} }
 const (
 	lingerTime  = 5 * time.Second
 	lingerBytes = 64 << 20
+	// lingerMax bounds the connections draining at once (each a goroutine
+	// and a socket for up to lingerTime); past it a connection closes at
+	// once, as without Linger, so a client can't hold sockets this way.
+	lingerMax = 256
 )
+
+var lingering = make(chan struct{}, lingerMax)
 
 type lingerListener struct{ net.Listener }
 
@@ -43,11 +49,19 @@ type lingerConn struct {
 // Close returns at once; the draining runs on its own and ends by itself.
 func (c *lingerConn) Close() error {
 	c.once.Do(func() {
-		if err := c.CloseWrite(); err != nil {
+		select {
+		case lingering <- struct{}{}:
+		default:
 			c.TCPConn.Close()
 			return
 		}
+		if err := c.CloseWrite(); err != nil {
+			c.TCPConn.Close()
+			<-lingering
+			return
+		}
 		go func() {
+			defer func() { <-lingering }()
 			c.SetReadDeadline(time.Now().Add(lingerTime))
 			io.CopyN(io.Discard, c.TCPConn, lingerBytes)
 			c.TCPConn.Close()

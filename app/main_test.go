@@ -74,6 +74,9 @@ func newAppSet(t testing.TB, db *bun.DB, change ...func(*app.Deps)) (*fiber.App,
 	if d.Search != nil {
 		set.Search = d.Search
 	}
+	if d.Limits != nil {
+		set.Limits = d.Limits
+	}
 	d.Set = set
 	a, err := app.New(d)
 	if err != nil {

@@ -21,7 +21,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/assets/:file", s.serveAsset)
 
 	app.Use(s.authenticate)
-	app.Use("/api/v1", s.rateLimit("api", "make API requests", fixed(policy.Limit{Max: s.Config.RateLimit, Per: policy.APIPerClient}), apiClient))
+	app.Use("/api/v1", s.rateLimit("api", "make API requests", fixed(policy.Limit{Max: s.Config.RateLimit, Per: policy.APIPerClient}), clientKey))
 	app.Use(refuseBadAuth, refuseBadText, s.checkCSRF)
 	authLimit := s.rateLimit("auth", "try to sign in", fixed(policy.Limit{Max: s.AuthRateLimit, Per: policy.SignInPerAddress.Per}), address)
 	exportLimit := s.rateLimit("export", "export your data", fixed(policy.Limit{Max: exportsPerMinute, Per: time.Minute}), clientKey)

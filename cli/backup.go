@@ -61,7 +61,11 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("create backup file: %w", err)
 	}
 	tmp.Close()
-	defer os.Remove(tmp.Name()) // after the link below, only the temporary name goes
+	defer func() { // after the link below, only the temporary names go
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmp.Name() + suffix)
+		}
+	}()
 	if err := sqliteBackup(ctx, db.DB, tmp.Name()); err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +109,7 @@ var errStartup = errors.New("cannot start")
 func connect(ctx context.Context, cfg config.Config) (*bun.DB, error) {
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, redact(cfg.DatabaseURL), err)
+		return nil, fmt.Errorf("%w: AGORA_DATABASE_URL=%s: %v", errStartup, config.Redact(cfg.DatabaseURL), err)
 	}
 	return db, nil
 }
@@ -140,15 +139,6 @@ func openDBFlag(ctx context.Context, dbURL string, getenv func(string) string) (
 		return nil, err
 	}
 	return openDB(ctx, cfg)
-}
-
-// redact hides a password in a database URL for logs and messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return u.Redacted()
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -187,7 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if cfg.RedisURL != "" {
 		r, err := ratelimit.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
-			return fmt.Errorf("%w: AGORA_REDIS_URL=%s: %v", errStartup, redact(cfg.RedisURL), err)
+			return fmt.Errorf("%w: AGORA_REDIS_URL=%s: %v", errStartup, config.Redact(cfg.RedisURL), err)
 		}
 		defer r.Close()
 		limits = r
@@ -216,10 +206,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	limitsIn := "database"
 	if cfg.RedisURL != "" {
-		limitsIn = "redis " + redact(cfg.RedisURL)
+		limitsIn = "redis " + config.Redact(cfg.RedisURL)
 	}
 	log.Info("agora listening", "addr", ln.Addr().String(), "url", baseURL,
-		"database", db.Dialect().Name().String(), "database_url", redact(cfg.DatabaseURL), "rate_limits", limitsIn)
+		"database", db.Dialect().Name().String(), "database_url", config.Redact(cfg.DatabaseURL), "rate_limits", limitsIn)
 	if setupToken != "" {
 		log.Warn("no admin account yet: open the one-time setup link to create it",
 			"url", baseURL+"/setup?token="+setupToken)

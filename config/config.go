@@ -250,7 +250,7 @@ func checkRedisURL(raw string) error {
 	if raw == "" {
 		return nil
 	}
-	bad := func(why string) error { return &Error{"AGORA_REDIS_URL", redactURL(raw), why} }
+	bad := func(why string) error { return &Error{"AGORA_REDIS_URL", Redact(raw), why} }
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
 		return bad("want redis://[user:password@]host:port[/db] or rediss://…")
@@ -268,8 +268,8 @@ func checkRedisURL(raw string) error {
 	return nil
 }
 
-// redactURL hides a password in a URL shown in an error.
-func redactURL(raw string) string {
+// Redact hides the password of a URL shown in an error or the log.
+func Redact(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
 		return u.Redacted()
 	}

@@ -56,10 +56,11 @@ var (
 	APIPerClient = time.Minute
 )
 
-// Login backoff per account (by the login typed, so unknown names back off
-// the same way and reveal nothing): LoginFreeFailures failed sign-ins are
-// free; each one after that locks the account's sign-in for a wait that
-// doubles from LoginBackoffBase up to LoginBackoffCap. A success resets it;
+// Login backoff per account and address (by the login typed, so unknown
+// names back off the same way and reveal nothing): the LoginFreeFailures-th
+// failure in a row locks sign-in to the account from that address for
+// LoginBackoffBase, and each one after it for twice the last wait, up to
+// LoginBackoffCap. A success resets it;
 // failures are forgotten LoginFailureWindow after the first.
 const (
 	LoginFreeFailures  = 5

@@ -117,56 +117,77 @@ func (s *Service) TakeOne(ctx context.Context, key string, l policy.Limit, what 
 // refused), so only what landed counts.
 func (s *Service) Undo(ctx context.Context, key string) error { return s.store.Undo(ctx, key) }
 
-// Key names a counter: its kind and the client, hashed so the store holds
-// no address or login name.
+// Key names a counter: its kind and the client, hashed to a fixed length
+// (not secret: an address or a name is easily guessed back from it).
 func Key(kind, client string) string {
 	sum := sha256.Sum256([]byte(client))
 	return kind + ":" + hex.EncodeToString(sum[:12])
 }
 
-// loginKeys are an account's failure counter and lock, by the login typed.
-func loginKeys(login string) (fails, lock string) {
-	l := strings.ToLower(strings.TrimSpace(login))
-	return Key("login-fails", l), Key("login-lock", l)
+// loginKeys are the failure counter and the lock of sign-ins to login from
+// addr. Keyed by both, failures from one address never lock the account
+// anywhere else: a stranger who knows a member's name can't lock them out.
+func loginKeys(login, addr string) (base, fails, lock string) {
+	base = strings.ToLower(strings.TrimSpace(login)) + "\x00" + addr
+	return base, Key("login-fails", base), Key("login-lock", base)
 }
 
-// LoginAllowed refuses, with the wait (*models.RateLimitError), a sign-in
-// to an account that failed too often (policy.LoginBackoff).
-func (s *Service) LoginAllowed(ctx context.Context, login string) error {
-	_, lock := loginKeys(login)
-	v, err := s.store.Get(lock)
-	if err != nil || v == nil {
-		return err
-	}
-	until, err := strconv.ParseInt(string(v), 10, 64)
-	if wait := time.UnixMilli(until).Sub(s.now()); err == nil && wait > 0 {
-		return policy.LoginLocked(max(wait.Round(time.Second), time.Second))
-	}
-	return nil
-}
-
-// LoginFailed counts a failed sign-in to login's account and locks it for
-// the backoff that many failures earn.
-func (s *Service) LoginFailed(ctx context.Context, login string) error {
-	fails, lock := loginKeys(login)
+// LoginAttempt claims one check of a password for login from addr
+// (policy.LoginBackoff), or refuses with the wait (*models.RateLimitError).
+// The attempt is counted before the password is checked, so guesses sent
+// together can't all pass before the first failure is recorded: beyond
+// the free failures only one attempt per lock gets through. done records the
+// outcome: a success forgets the failures, a failure may lock.
+func (s *Service) LoginAttempt(ctx context.Context, login, addr string) (done func(ctx context.Context, ok bool) error, err error) {
+	base, fails, lock := loginKeys(login, addr)
 	n, _, err := s.store.Hit(ctx, fails, policy.LoginFailureWindow, 1)
+	if err != nil {
+		return nil, err
+	}
+	if n > policy.LoginFreeFailures {
+		if err := s.lockedOut(ctx, base, lock); err != nil {
+			if uerr := s.store.Undo(ctx, fails); uerr != nil { // a refused attempt is no failure
+				return nil, uerr
+			}
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, ok bool) error {
+		if ok {
+			if err := s.store.Delete(fails); err != nil {
+				return err
+			}
+			return s.store.Delete(lock)
+		}
+		wait := policy.LoginBackoff(n)
+		if wait == 0 {
+			return nil
+		}
+		// Kept past the wait: the attempts after it are told apart by it.
+		return s.store.Set(lock, []byte(strconv.FormatInt(s.now().Add(wait).UnixMilli(), 10)), wait+policy.LoginFailureWindow)
+	}, nil
+}
+
+// lockedOut refuses an attempt while the lock holds, and every attempt but
+// the first once it is over (until that one's outcome is known).
+func (s *Service) lockedOut(ctx context.Context, base, lock string) error {
+	v, err := s.store.Get(lock)
 	if err != nil {
 		return err
 	}
-	wait := policy.LoginBackoff(n)
-	if wait == 0 {
-		return nil
+	if until, perr := strconv.ParseInt(string(v), 10, 64); perr == nil {
+		if wait := time.UnixMilli(until).Sub(s.now()); wait > 0 {
+			return policy.LoginLocked(max(wait.Round(time.Second), time.Second))
+		}
 	}
-	return s.store.Set(lock, []byte(strconv.FormatInt(s.now().Add(wait).UnixMilli(), 10)), wait)
-}
-
-// LoginSucceeded forgets login's failures.
-func (s *Service) LoginSucceeded(ctx context.Context, login string) error {
-	fails, lock := loginKeys(login)
-	if err := s.store.Delete(fails); err != nil {
+	first, _, err := s.store.Hit(ctx, Key("login-try", base+"\x00"+string(v)), policy.LoginFailureWindow, 1)
+	if err != nil {
 		return err
 	}
-	return s.store.Delete(lock)
+	if first > 1 {
+		return policy.LoginLocked(time.Second)
+	}
+	return nil
 }
 
 // Run purges expired entries and leases every interval until ctx ends.

@@ -313,9 +313,11 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 		t.Errorf("node B's topic JSON after a reply on node A does not show it: stale cache")
 	}
 
-	// Rate limits count on both nodes: one token, half its budget on each.
-	res, body = do(t, http.MethodPost, b.base+"/api/v1/auth/login", map[string]string{"login": name, "password": password}, "")
-	want(t, res, body, http.StatusOK)
+	// Rate limits count on both nodes: a member who has made no API request
+	// yet, half the budget on each node.
+	res, body = do(t, http.MethodPost, b.base+"/api/v1/auth/register", map[string]any{"username": name + "x",
+		"email": name + "x@example.com", "password": password, "age_confirmed": true}, "")
+	want(t, res, body, http.StatusCreated)
 	var login struct{ Token string }
 	json.Unmarshal([]byte(body), &login)
 	for i := range apiLimit {
