@@ -130,6 +130,21 @@ type targetRun struct {
 	SearchHits map[string]int
 }
 
+// buildInTemp builds agora from root into a new temporary folder, which
+// the caller removes, and sets o.version to what it built.
+func buildInTemp(root, prefix string, o *options) (tmp, bin string, err error) {
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	o.version = sourceVersion(root)
+	fmt.Printf("building agora (%s, %s) …\n", root, o.version)
+	if bin, err = buildAgora(root, tmp, ".", o.tags); err != nil {
+		os.RemoveAll(tmp)
+		return "", "", err
+	}
+	return tmp, bin, nil
+}
+
 func run(ctx context.Context, o options) error {
 	suiteStart := time.Now()
 	root, err := moduleRoot()
@@ -145,18 +160,11 @@ func run(ctx context.Context, o options) error {
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "agora-bench-")
+	tmp, bin, err := buildInTemp(root, "agora-bench-", &o)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	o.version = sourceVersion(root)
-	fmt.Printf("building agora (%s, %s) …\n", root, o.version)
-	bin, err := buildAgora(root, tmp, ".", o.tags)
-	if err != nil {
-		return err
-	}
 	serverBin := bin
 	if o.profile {
 		if serverBin, err = buildAgora(root, tmp, "./bench/pprofserver", o.tags); err != nil {

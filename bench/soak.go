@@ -58,17 +58,11 @@ func runSoak(ctx context.Context, o options, so soakOptions) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "agora-soak-")
+	tmp, bin, err := buildInTemp(root, "agora-soak-", &o)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	o.version = sourceVersion(root)
-	fmt.Printf("building agora (%s, %s) …\n", root, o.version)
-	bin, err := buildAgora(root, tmp, ".", o.tags)
-	if err != nil {
-		return err
-	}
 	serverBin, err := buildAgora(root, tmp, "./bench/pprofserver", o.tags)
 	if err != nil {
 		return err

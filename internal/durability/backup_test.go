@@ -46,7 +46,7 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 	if len(after.topics)+len(after.posts) <= len(before.topics)+len(before.posts) {
 		t.Fatal("no write was acknowledged during or after the backup: it did not run under load")
 	}
-	s.stop()
+	s.Stop()
 
 	copyURL := "sqlite://" + file
 	ce := newEnv(t, copyURL) // a data dir of its own: no search index, rebuilt from the copy
@@ -59,7 +59,7 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 
 	r := start(t, ce)
 	tp := before.topics[len(before.topics)-1]
-	resp, err := http.Get(r.base + "/t/" + itoa(tp.Topic) + "/" + tp.Slug)
+	resp, err := http.Get(r.Base + "/t/" + itoa(tp.Topic) + "/" + tp.Slug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 	// And it takes writes.
 	r.must(201, "POST", "/api/v1/topics", f.Members[0].Token, map[string]any{"category_id": f.Category,
 		"title": "Written on the restored copy", "body": "The restored forum takes new posts."})
-	r.stop()
+	r.Stop()
 
 	// Restored in place: the copy replaces the database, the data folder
 	// (with the search index of the lost later writes) stays. Search must

@@ -25,7 +25,7 @@ func TestCrashUnderWriteLoad(t *testing.T) {
 			wg := load(s, f, &l, stop)
 			// Between 2 and 3 s of load, so the kill lands at no fixed point.
 			time.Sleep(2*time.Second + rand.N(time.Second))
-			s.kill()
+			s.Kill()
 			close(stop)
 			wg.Wait()
 			acked := l.snapshot()

@@ -6,75 +6,36 @@
 package durability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"agora/database"
-)
-
-// binDir holds the binary, built on first use (a run that selects no test
-// here, like CI's benchmark pass, builds nothing) and removed by TestMain.
-var (
-	binDir    string
-	buildOnce sync.Once
-	agoraPath string
-	buildErr  error
+	"agora/internal/agoraproc"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	agoraproc.RemoveBin()
 	os.Exit(code)
 }
 
-// agoraBin builds agora with go build -o once and returns its path.
-func agoraBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		if binDir, buildErr = os.MkdirTemp("", "agora-durability-"); buildErr != nil {
-			return
-		}
-		agoraPath = filepath.Join(binDir, "agora")
-		build := exec.Command("go", "build", "-o", agoraPath, ".")
-		build.Dir = filepath.Dir(strings.TrimSpace(string(out)))
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return agoraPath
-}
-
 // env is the AGORA_* settings of one server and the commands run against it.
-type env map[string]string
+type env = agoraproc.Env
 
 // newEnv is a server on dbURL with its data (the search index) in a temp dir.
 func newEnv(t *testing.T, dbURL string) env {
@@ -82,26 +43,13 @@ func newEnv(t *testing.T, dbURL string) env {
 		"AGORA_RATE_LIMIT": "1000000", "AGORA_ABUSE_LIMITS": "off"}
 }
 
-func (e env) list() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AGORA_") {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range e {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
 // agora runs one command of the binary and returns its exit code and output.
 func agora(t *testing.T, e env, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, agoraBin(t), args...)
-	cmd.Env = e.list()
+	cmd := exec.CommandContext(ctx, agoraproc.Bin(t), args...)
+	cmd.Env = e.List()
 	out, err := cmd.CombinedOutput()
 	if err != nil && cmd.ProcessState == nil {
 		t.Fatalf("agora %s: %v", strings.Join(args, " "), err)
@@ -109,84 +57,16 @@ func agora(t *testing.T, e env, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
-// server is one running agora process.
+// server is one running agora process, and the test it serves.
 type server struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	base   string // http://127.0.0.1:port
-	log    string
-	exited chan struct{}
+	*agoraproc.Server
+	t *testing.T
 }
 
 // start runs `agora serve` on a free port and waits for /readyz.
 func start(t *testing.T, e env) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	se := env{"AGORA_ADDR": addr}
-	for k, v := range e {
-		se[k] = v
-	}
-	logf, err := os.CreateTemp(t.TempDir(), "server-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: exec.Command(agoraBin(t), "serve"), base: "http://" + addr, log: logf.Name(), exited: make(chan struct{})}
-	s.cmd.Env = se.list()
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); logf.Close(); close(s.exited) }() //nolint:errcheck // killed on purpose
-	t.Cleanup(func() { s.stop() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(s.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("server exited at start: %s", s.logText())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 30s: %s", s.logText())
-		}
-	}
-}
-
-func (s *server) logText() string {
-	b, _ := os.ReadFile(s.log)
-	return string(b)
-}
-
-// kill ends the process with SIGKILL: no handler runs, nothing is flushed.
-func (s *server) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck // it may be gone already
-	<-s.exited
-}
-
-// stop asks the server to finish (SIGTERM), and kills it after 20 s.
-func (s *server) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
-		s.kill()
-	}
+	return &server{agoraproc.Start(t, "the server", e), t}
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}
@@ -194,20 +74,9 @@ var client = &http.Client{Timeout: 10 * time.Second}
 // call sends a JSON request and returns the status and the decoded answer;
 // a transport error (the server died mid-request) is status 0.
 func (s *server) call(method, path, token string, body any) (int, map[string]any) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := agoraproc.NewRequest(method, s.Base+path, token, body)
 	if err != nil {
 		s.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -566,7 +435,7 @@ func searchCaughtUp(t *testing.T, s *server, db *bun.DB, posts []written, within
 				ids = append(ids, p.ID)
 			}
 			t.Errorf("after %s, search still does not find %d of %d acknowledged visible posts, e.g. %v (%s); server log:\n%s",
-				within, len(missing), total, ids, missing[0].Word, s.logText())
+				within, len(missing), total, ids, missing[0].Word, s.Log())
 			return time.Since(start)
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -588,7 +457,7 @@ func serverErrors(t *testing.T, s *server, other map[int]int) {
 	t.Helper()
 	for code := range other {
 		if code >= 500 {
-			t.Errorf("the load got 5xx answers (%s); server log:\n%s", statusSummary(other), s.logText())
+			t.Errorf("the load got 5xx answers (%s); server log:\n%s", statusSummary(other), s.Log())
 			return
 		}
 	}

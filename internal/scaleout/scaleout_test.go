@@ -7,7 +7,6 @@
 package scaleout_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -19,16 +18,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"agora/accounts"
 	"agora/database"
+	"agora/internal/agoraproc"
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/ratelimit"
@@ -53,22 +51,14 @@ func TestTwoNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the server: not in -short")
 	}
-	bin := buildAgora(t)
-	t.Run("database", func(t *testing.T) { twoNodes(t, bin, "") })
-	t.Run("redis", func(t *testing.T) { twoNodes(t, bin, testRedisURL(t)) })
+	t.Run("database", func(t *testing.T) { twoNodes(t, "") })
+	t.Run("redis", func(t *testing.T) { twoNodes(t, testRedisURL(t)) })
 }
 
-// buildAgora builds the server binary once for both runs.
-func buildAgora(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "agora")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "agora").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+func TestMain(m *testing.M) {
+	code := m.Run()
+	agoraproc.RemoveBin()
+	os.Exit(code)
 }
 
 // apiLimit is AGORA_RATE_LIMIT for both nodes: what one token may do a
@@ -106,69 +96,14 @@ func ssoLink(user, nonce string) string {
 	return "/sso?" + url.Values{"payload": {payload}, "signature": {hex.EncodeToString(mac.Sum(nil))}}.Encode()
 }
 
-// node is one running agora process.
-type node struct {
-	name, base string
-}
-
 // startNode starts agora serving dbURL with its own data and search
 // directories, and stops it when the test ends.
-func startNode(t *testing.T, bin, name, dbURL, redisURL, baseURL string, port int) *node {
+func startNode(t *testing.T, name, dbURL, redisURL, baseURL, addr string) *agoraproc.Server {
 	t.Helper()
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // bounds a hung node too
-	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"AGORA_ADDR=127.0.0.1:" + strconv.Itoa(port), "AGORA_DATABASE_URL=" + dbURL, "AGORA_DATA_DIR=" + dir,
-		"AGORA_SEARCH_DIR=" + filepath.Join(dir, "search"), "AGORA_BASE_URL=" + baseURL, "AGORA_LOG_LEVEL=warn",
-		"AGORA_RATE_LIMIT=" + strconv.Itoa(apiLimit), "AGORA_REDIS_URL=" + redisURL, "AGORA_SSO_SECRET=" + ssoSecret}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.Cancel = func() error { return cmd.Process.Kill() }
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		cancel()
-		if t.Failed() {
-			t.Logf("%s's log:\n%s", name, logs.String())
-		}
-	})
-	n := &node{name: name, base: "http://127.0.0.1:" + strconv.Itoa(port)}
-	eventually(t, 60*time.Second, name+" ready", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("%s exited: %v\n%s", name, err, logs.String())
-		default:
-		}
-		res, err := http.Get(n.base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
-	return n
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return agoraproc.Start(t, name, agoraproc.Env{"AGORA_ADDR": addr, "AGORA_DATABASE_URL": dbURL, "AGORA_DATA_DIR": dir,
+		"AGORA_SEARCH_DIR": filepath.Join(dir, "search"), "AGORA_BASE_URL": baseURL, "AGORA_LOG_LEVEL": "warn",
+		"AGORA_RATE_LIMIT": strconv.Itoa(apiLimit), "AGORA_REDIS_URL": redisURL, "AGORA_SSO_SECRET": ssoSecret})
 }
 
 // eventually polls ok every 250 ms (searches count against the address's
@@ -190,20 +125,9 @@ var client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.R
 // do sends one request and returns the response (body read) and body.
 func do(t *testing.T, method, u string, body any, token string) (*http.Response, string) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, u, r)
+	req, err := agoraproc.NewRequest(method, u, token, body)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := client.Do(req)
 	if err != nil {
@@ -221,7 +145,7 @@ func want(t *testing.T, res *http.Response, body string, status int) {
 	}
 }
 
-func twoNodes(t *testing.T, bin, redisURL string) {
+func twoNodes(t *testing.T, redisURL string) {
 	dbURL := testdb.URL(t, "postgres")
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -239,10 +163,10 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 	if redisURL != "" {
 		forgetLoopback(t, redisURL)
 	}
-	portA, portB := freePort(t), freePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(portA) // one AGORA_BASE_URL for every node
-	a := startNode(t, bin, "node A", dbURL, redisURL, base, portA)
-	b := startNode(t, bin, "node B", dbURL, redisURL, base, portB)
+	addrA, addrB := agoraproc.FreeAddr(t), agoraproc.FreeAddr(t)
+	base := "http://" + addrA // one AGORA_BASE_URL for every node
+	a := startNode(t, "node A", dbURL, redisURL, base, addrA)
+	b := startNode(t, "node B", dbURL, redisURL, base, addrB)
 
 	// Names unique to the run: Redis outlives the database.
 	suffix := accounts.NewToken()[:6]
@@ -253,7 +177,7 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 		return 'x'
 	}, suffix))
 	const password = "a long enough password"
-	res, body := do(t, http.MethodPost, a.base+"/api/v1/auth/register", map[string]any{"username": name, "email": name + "@example.com",
+	res, body := do(t, http.MethodPost, a.Base+"/api/v1/auth/register", map[string]any{"username": name, "email": name + "@example.com",
 		"password": password, "age_confirmed": true}, "")
 	want(t, res, body, http.StatusCreated)
 	var reg struct{ Token string }
@@ -264,19 +188,19 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 	}
 
 	// The session and token made on A work on B (sessions live in the database).
-	res, body = do(t, http.MethodGet, b.base+"/api/v1/me", nil, reg.Token)
+	res, body = do(t, http.MethodGet, b.Base+"/api/v1/me", nil, reg.Token)
 	want(t, res, body, http.StatusOK)
 
 	// An SSO link used on A is a replay on B (the nonces are shared).
 	link := ssoLink("cust-"+suffix, "nonce-"+suffix)
-	res, body = do(t, http.MethodGet, a.base+link, nil, "")
+	res, body = do(t, http.MethodGet, a.Base+link, nil, "")
 	want(t, res, body, http.StatusSeeOther)
-	res, body = do(t, http.MethodGet, b.base+link, nil, "")
+	res, body = do(t, http.MethodGet, b.Base+link, nil, "")
 	want(t, res, body, http.StatusForbidden)
 
 	// A write on A is read on B.
 	word := "zebrafish" + strings.ToLower(name[len(name)-4:])
-	res, body = do(t, http.MethodPost, a.base+"/api/v1/topics", map[string]any{"category_id": cat.ID,
+	res, body = do(t, http.MethodPost, a.Base+"/api/v1/topics", map[string]any{"category_id": cat.ID,
 		"title": "How do I export the " + word + " report", "body": "Where is the export of the " + word + " report?"}, reg.Token)
 	want(t, res, body, http.StatusCreated)
 	var created struct {
@@ -286,36 +210,36 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 		}
 	}
 	json.Unmarshal([]byte(body), &created)
-	res, body = do(t, http.MethodGet, b.base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10), nil, "")
+	res, body = do(t, http.MethodGet, b.Base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10), nil, "")
 	want(t, res, body, http.StatusOK)
 
 	// … and searched on B: B's own index, fed from the shared outbox.
 	took := eventually(t, 10*time.Second, "the topic in node B's search", func() bool {
-		_, body := do(t, http.MethodGet, b.base+"/api/v1/search?q="+word, nil, reg.Token)
+		_, body := do(t, http.MethodGet, b.Base+"/api/v1/search?q="+word, nil, reg.Token)
 		return strings.Contains(body, `"topic_id":`+strconv.FormatInt(created.Topic.ID, 10))
 	})
 	t.Logf("search on node B found node A's topic after %v", took)
 
 	// B's page cache never serves a page that A's write made stale.
-	page := b.base + created.Topic.URL
+	page := b.Base + created.Topic.URL
 	for range 2 { // the second answer comes from B's cache
 		res, body = do(t, http.MethodGet, page, nil, "")
 		want(t, res, body, http.StatusOK)
 	}
 	reply := "The export lives under Reports " + word
-	res, body = do(t, http.MethodPost, a.base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10)+"/posts",
+	res, body = do(t, http.MethodPost, a.Base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10)+"/posts",
 		map[string]any{"body": reply}, reg.Token)
 	want(t, res, body, http.StatusCreated)
 	if _, body = do(t, http.MethodGet, page, nil, ""); !strings.Contains(body, reply) {
 		t.Errorf("node B's topic page after a reply on node A does not show it: stale cache")
 	}
-	if _, body = do(t, http.MethodGet, b.base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10), nil, ""); !strings.Contains(body, reply) {
+	if _, body = do(t, http.MethodGet, b.Base+"/api/v1/topics/"+strconv.FormatInt(created.Topic.ID, 10), nil, ""); !strings.Contains(body, reply) {
 		t.Errorf("node B's topic JSON after a reply on node A does not show it: stale cache")
 	}
 
 	// Rate limits count on both nodes: a member who has made no API request
 	// yet, half the budget on each node.
-	res, body = do(t, http.MethodPost, b.base+"/api/v1/auth/register", map[string]any{"username": name + "x",
+	res, body = do(t, http.MethodPost, b.Base+"/api/v1/auth/register", map[string]any{"username": name + "x",
 		"email": name + "x@example.com", "password": password, "age_confirmed": true}, "")
 	want(t, res, body, http.StatusCreated)
 	var login struct{ Token string }
@@ -325,17 +249,17 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 		if i%2 == 1 {
 			n = b
 		}
-		res, body := do(t, http.MethodGet, n.base+"/api/v1/me", nil, login.Token)
+		res, body := do(t, http.MethodGet, n.Base+"/api/v1/me", nil, login.Token)
 		want(t, res, body, http.StatusOK)
 		if got := res.Header.Get("X-RateLimit-Remaining"); got != strconv.Itoa(apiLimit-1-i) {
-			t.Fatalf("request %d on %s: X-RateLimit-Remaining = %q, want %d", i+1, n.name, got, apiLimit-1-i)
+			t.Fatalf("request %d on %s: X-RateLimit-Remaining = %q, want %d", i+1, n.Name, got, apiLimit-1-i)
 		}
 	}
-	for _, n := range []*node{a, b} {
-		res, body := do(t, http.MethodGet, n.base+"/api/v1/me", nil, login.Token)
+	for _, n := range []*agoraproc.Server{a, b} {
+		res, body := do(t, http.MethodGet, n.Base+"/api/v1/me", nil, login.Token)
 		want(t, res, body, http.StatusTooManyRequests)
 		if res.Header.Get("Retry-After") == "" {
-			t.Errorf("%s: 429 without Retry-After", n.name)
+			t.Errorf("%s: 429 without Retry-After", n.Name)
 		}
 	}
 
@@ -350,9 +274,9 @@ func twoNodes(t *testing.T, bin, redisURL string) {
 
 	// Login backoff follows the account: failures on A lock sign-in on B.
 	for range 5 {
-		res, body := do(t, http.MethodPost, a.base+"/api/v1/auth/login", map[string]string{"login": name, "password": "wrong password"}, "")
+		res, body := do(t, http.MethodPost, a.Base+"/api/v1/auth/login", map[string]string{"login": name, "password": "wrong password"}, "")
 		want(t, res, body, http.StatusUnauthorized)
 	}
-	res, body = do(t, http.MethodPost, b.base+"/api/v1/auth/login", map[string]string{"login": name, "password": password}, "")
+	res, body = do(t, http.MethodPost, b.Base+"/api/v1/auth/login", map[string]string{"login": name, "password": password}, "")
 	want(t, res, body, http.StatusTooManyRequests)
 }
