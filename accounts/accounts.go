@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -136,6 +137,20 @@ func (s *Service) joined(ctx context.Context, tx bun.Tx, u *models.User, now tim
 		return nil
 	}
 	return s.Joined(ctx, tx, u)
+}
+
+// LoginKey names the account a login attempt is for, the same whether it
+// is typed as the username or the email, so failures by either count
+// together; a login that names no account is its own key.
+func (s *Service) LoginKey(ctx context.Context, login string) (string, error) {
+	u, err := models.UserByLogin(ctx, s.db, strings.TrimSpace(login))
+	switch {
+	case err == nil:
+		return "user:" + strconv.FormatInt(u.ID, 10), nil
+	case models.IsNotFound(err):
+		return "login:" + strings.ToLower(strings.TrimSpace(login)), nil
+	}
+	return "", err
 }
 
 // Authenticate returns the account for login (username or email) and

@@ -32,9 +32,10 @@ type ProfileInput struct {
 	AvatarColor *string `json:"avatar_color"` // nil keeps the colour; "" is automatic
 }
 
-// UpdateProfile saves u's display name, bio and avatar colour. Errors: ErrUnauthenticated, *models.ValidationError.
+// UpdateProfile saves u's display name, bio and avatar colour. Errors:
+// ErrUnauthenticated, *models.SuspendedError, *models.ValidationError.
 func (s *Service) UpdateProfile(ctx context.Context, u *models.User, in ProfileInput) (*models.User, error) {
-	if err := policy.SignedIn(u); err != nil {
+	if err := policy.Write(u, s.Now()); err != nil {
 		return nil, err
 	}
 	v := &models.ValidationError{}
@@ -70,10 +71,11 @@ func (s *Service) UpdateProfile(ctx context.Context, u *models.User, in ProfileI
 const renameEvery = 30 * 24 * time.Hour
 
 // ChangeUsername renames u; links to the old name redirect to the new one.
-// Errors: *models.ValidationError, *models.ConflictError (taken),
-// *models.RateLimitError (changed in the last 30 days).
+// Errors: *models.SuspendedError, *models.ValidationError,
+// *models.ConflictError (taken), *models.RateLimitError (changed in the
+// last 30 days).
 func (s *Service) ChangeUsername(ctx context.Context, u *models.User, name string) (*models.User, error) {
-	if err := policy.SignedIn(u); err != nil {
+	if err := policy.Write(u, s.Now()); err != nil {
 		return nil, err
 	}
 	name = strings.TrimSpace(name)

@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/app"
+	"agora/internal/oidctest"
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/policy"
@@ -208,11 +209,15 @@ func TestLoginBackoff(t *testing.T) {
 		login := func(name, password string) (*http.Response, string) {
 			return call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]string{"login": name, "password": password}, ""))
 		}
+		// The account's failures are counted together whether it is named
+		// by username or by email.
 		for i := 1; i <= policy.LoginFreeFailures; i++ {
-			res, body := login("victim", "wrong password")
+			res, body := login([]string{"victim", "victim@example.com"}[i%2], "wrong password")
 			tpWantStatus(t, res, body, http.StatusUnauthorized)
 		}
 		res, body := login("Victim", memberPassword) // the login as typed, in any case
+		wantLimited(t, res, body, policy.LoginFreeFailures, 29, 30)
+		res, body = login("VICTIM@example.com", memberPassword)
 		wantLimited(t, res, body, policy.LoginFreeFailures, 29, 30)
 		if res, body := login("bystander", memberPassword); res.StatusCode != http.StatusOK {
 			t.Errorf("another account: %d %s, want 200", res.StatusCode, body)
@@ -250,16 +255,23 @@ func TestLoginBackoff(t *testing.T) {
 }
 
 // TestRegisterPerAddress: one address creates policy.RegisterPerAddress
-// accounts an hour; refused forms do not count, and the form is kept.
+// accounts an hour, with a password or through a provider's sign-up;
+// refused forms do not count, and the form is kept.
 func TestRegisterPerAddress(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		a := newApp(t, db, withAbuseLimits)
+		a, idp, _ := oidcApp(t, db, withAbuseLimits)
 		res, body := call(t, a, jsonReq(http.MethodPost, "/api/v1/auth/register", map[string]any{"username": "x"}, ""))
 		tpWantStatus(t, res, body, http.StatusUnprocessableEntity)
-		for i := range policy.RegisterPerAddress.Max {
+		for i := range policy.RegisterPerAddress.Max - 1 {
 			mustAPIRegister(t, a, fmt.Sprintf("sock%d", i), fmt.Sprintf("sock%d@example.com", i))
 		}
+		res, body, _ = signUpThroughOIDC(t, a, "/", "ana_lima") // the last one allowed
+		tpWantStatus(t, res, body, http.StatusSeeOther)
+		idp.SetUser(oidctest.User{Subject: "1002", Email: "ben@example.com", EmailVerified: true, Name: "Ben", PreferredUsername: "ben"})
+		res, body, _ = signUpThroughOIDC(t, a, "/", "ben_ito")
+		wantLimited(t, res, body, policy.RegisterPerAddress.Max, 3500, 3600)
+		tpWantContains(t, body, `value="ben_ito"`, "Acme ID")
 		ck, csrf := anonCSRF(t, a, "/register")
 		res, body = call(t, a, formReq("/register", map[string]string{"_csrf": csrf, "username": "onemore", "email": "onemore@example.com",
 			"password": memberPassword, "age_confirmed": "on"}, ck))

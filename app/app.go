@@ -73,17 +73,22 @@ func New(d Deps) (*fiber.App, error) {
 		return nil, err
 	}
 	app := fiber.New(fiber.Config{
-		AppName:                 "agora",
-		Views:                   engine,
-		ErrorHandler:            s.handleError,
-		BodyLimit:               1 << 20,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          d.Config.TrustedProxies,
-		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
+		AppName:      "agora",
+		Views:        engine,
+		ErrorHandler: s.handleError,
+		BodyLimit:    1 << 20,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		// No route takes uploads: a multipart body is parsed only when a
+		// form handler reads it, so a broken one meets the route's own
+		// answer (415 in the API, the form's errors on a page) instead of
+		// fasthttp's bare 400 before routing.
+		DisablePreParseMultipartForm: true,
+		DisableStartupMessage:        true,
+		EnableTrustedProxyCheck:      true,
+		TrustedProxies:               d.Config.TrustedProxies,
+		ProxyHeader:                  proxyHeader(d.Config.TrustedProxies),
 	})
 	s.routes(app)
 	return app, nil

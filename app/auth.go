@@ -101,7 +101,11 @@ func validateLogin(req loginRequest) error {
 // node alike.
 func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 	ctx := c.UserContext()
-	done, err := s.Limits.LoginAttempt(ctx, req.Login, c.IP())
+	key, err := s.Accounts.LoginKey(ctx, req.Login)
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.Limits.LoginAttempt(ctx, key, c.IP())
 	var rle *models.RateLimitError
 	switch {
 	case errors.As(err, &rle):

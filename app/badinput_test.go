@@ -177,6 +177,10 @@ func sweepCases(r matrixRow, registered string, valid matrixReq) []sweepCase {
 	cs = append(cs,
 		sweepCase{name: "text/plain", want: []int{http.StatusUnsupportedMediaType}, code: "unsupported_media_type",
 			spoil: func(q matrixReq) (string, string, string) { return q.path, "text/plain", marshal(q.body) }},
+		sweepCase{name: "broken multipart", want: []int{http.StatusUnsupportedMediaType}, code: "unsupported_media_type",
+			spoil: func(q matrixReq) (string, string, string) {
+				return q.path, "multipart/form-data; boundary=x", "--x\r\n\r\n"
+			}},
 		sweepCase{name: "missing fields", want: refusedAny, ok2xx: true, spoil: body(`{}`)},
 		sweepCase{name: "null", want: refusedAny, ok2xx: true, spoil: body(`null`)},
 	)

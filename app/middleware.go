@@ -24,6 +24,7 @@ import (
 
 	"agora/accounts"
 	"agora/models"
+	"agora/policy"
 )
 
 const (
@@ -199,22 +200,21 @@ func requireUser(c *fiber.Ctx) error {
 	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 }
 
-// requireStaff lets only moderators and admins through.
-func requireStaff(c *fiber.Ctx) error {
-	if u := currentUser(c); u == nil {
-		return requireUser(c)
-	} else if !u.IsStaff() {
-		return models.ErrForbidden
-	}
-	return c.Next()
-}
+// requireStaff lets only moderators and admins through (policy.Staff).
+func requireStaff(c *fiber.Ctx) error { return requireRule(c, policy.Staff) }
 
-// requireAdmin lets only admins through.
-func requireAdmin(c *fiber.Ctx) error {
-	if u := currentUser(c); u == nil {
+// requireAdmin lets only admins through (policy.Admin).
+func requireAdmin(c *fiber.Ctx) error { return requireRule(c, policy.Admin) }
+
+// requireRule sends anonymous callers to sign in (requireUser) and refuses
+// the members rule refuses with its reason.
+func requireRule(c *fiber.Ctx, rule func(*models.User) error) error {
+	u := currentUser(c)
+	if u == nil {
 		return requireUser(c)
-	} else if !u.IsAdmin() {
-		return models.ErrForbidden
+	}
+	if err := rule(u); err != nil {
+		return err
 	}
 	return c.Next()
 }

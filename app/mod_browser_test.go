@@ -155,7 +155,7 @@ func TestBrowserFlagRemoveSuspend(t *testing.T) {
 	browser.Screenshot(t, actx, "suspended-banner")
 	banner, _ := chromedp.Run(actx, chromedp.Text(chromedp.CSS(".suspension-banner")))
 	until := time.Now().UTC().AddDate(0, 0, 7).Format("Jan 2, 2006")
-	for _, want := range []string{"Your account is suspended until " + until, "You can read, but not post, reply, edit, like or flag"} {
+	for _, want := range []string{"Your account is suspended until " + until, "You can read, but not post, reply, edit, like, flag or change your profile"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner = %q, want it to contain %q", banner, want)
 		}

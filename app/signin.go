@@ -183,12 +183,22 @@ func (s *server) renderSignup(c *fiber.Ctx, p *accounts.PendingSignUp, f form) e
 
 // signupSubmit: POST /auth/signup (username, age_confirmed) → the new member, signed in.
 func (s *server) signupSubmit(c *fiber.Ctx) error {
+	ctx, cookie := c.UserContext(), c.Cookies(signupCookie)
 	username, age := c.FormValue("username"), c.FormValue("age_confirmed") != ""
-	u, p, err := s.Accounts.FinishSignUp(c.UserContext(), c.Cookies(signupCookie), username, age)
+	var u *models.User
+	var p *accounts.PendingSignUp
+	// A new account, the same budget per address as the password form's.
+	err := s.registering(c, func() (err error) { u, p, err = s.Accounts.FinishSignUp(ctx, cookie, username, age); return err })
 	if err != nil {
 		f := form{Values: map[string]string{"username": username}}
 		if age {
 			f.Values["age_confirmed"] = "on"
+		}
+		if p == nil && errors.As(err, new(*models.RateLimitError)) { // refused before the sign-up was read
+			var perr error
+			if p, perr = s.Accounts.PendingSignUpOf(ctx, cookie); perr != nil {
+				return perr
+			}
 		}
 		if p == nil || !formFailed(c, &f, err) {
 			return err

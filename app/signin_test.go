@@ -23,16 +23,16 @@ import (
 
 // oidcApp is the app with the company's OpenID Connect provider set to a
 // real provider running inside the test.
-func oidcApp(t *testing.T, db *bun.DB) (*fiber.App, *oidctest.Server, *lockedBuffer) {
+func oidcApp(t *testing.T, db *bun.DB, change ...func(*app.Deps)) (*fiber.App, *oidctest.Server, *lockedBuffer) {
 	t.Helper()
 	idp := oidctest.New(t)
 	logs := &lockedBuffer{}
-	a := newApp(t, db, func(d *app.Deps) {
+	a := newApp(t, db, append([]func(*app.Deps){func(d *app.Deps) {
 		d.Log = slog.New(slog.NewTextHandler(logs, nil))
 		d.Config.OIDCDiscoveryURL = idp.DiscoveryURL()
 		d.Config.OIDC = config.Client{ID: idp.ClientID, Secret: idp.ClientSecret}
 		d.Config.OIDCName = "Acme ID"
-	})
+	}}, change...)...)
 	return a, idp, logs
 }
 

@@ -3,7 +3,10 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	"agora/internal/testdb"
 	"agora/models"
@@ -61,6 +64,39 @@ func TestModerationAPISuspensionRules(t *testing.T) {
 			map[string]any{"reason": "x"}, w.token["moderator"]))
 		if res.StatusCode != http.StatusConflict {
 			t.Errorf("status %d %s, want 409", res.StatusCode, body)
+		}
+	})
+}
+
+// TestSuspendedProfileStays: what others see of a suspended member (display
+// name, bio, avatar colour, username) is theirs to change again only when
+// the suspension ends; /settings says so instead of showing the forms, and
+// their private settings still answer.
+func TestSuspendedProfileStays(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		w := newRoleWorld(t, db)
+		sam := w.caller["suspended"]
+		res, body := call(t, w.a, jsonReq(http.MethodPatch, "/api/v1/me", map[string]any{"bio": "buy cheap watches"}, sam.token))
+		wantAPIError(t, res, body, http.StatusForbidden, "account_suspended", "")
+		res, body = call(t, w.a, jsonReq(http.MethodPut, "/api/v1/me/username", map[string]any{"username": "cheap_watches"}, sam.token))
+		wantAPIError(t, res, body, http.StatusForbidden, "account_suspended", "")
+		res, body = call(t, w.a, formReq("/settings/profile", map[string]string{"_csrf": sam.csrf, "display_name": "Cheap Watches",
+			"bio": "buy cheap watches"}, sam.cookie))
+		tpWantStatus(t, res, body, http.StatusForbidden)
+		tpWantContains(t, body, `id="profile-suspended"`)
+		if u := w.byName(t, sam.user.Username); u.Bio != "" || u.DisplayName != "" {
+			t.Errorf("suspended member's profile changed: %q, %q", u.DisplayName, u.Bio)
+		}
+		res, body = getPage(t, w.a, "/settings", sam.cookie)
+		tpWantStatus(t, res, body, http.StatusOK)
+		tpWantContains(t, body, `id="profile-suspended"`, `id="password-form"`, `id="email-preferences"`)
+		if strings.Contains(body, `id="profile-form"`) || strings.Contains(body, `id="username-form"`) {
+			t.Error("/settings shows a suspended member the profile forms")
+		}
+		res, body = getPage(t, w.a, "/settings", w.caller["member"].cookie)
+		tpWantContains(t, body, `id="profile-form"`, `id="username-form"`)
+		if strings.Contains(body, `id="profile-suspended"`) {
+			t.Error("/settings tells a member in good standing they are suspended")
 		}
 	})
 }

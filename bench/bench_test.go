@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -232,8 +235,73 @@ func TestSoakVerdict(t *testing.T) {
 		if leak[i].At > so.warmup {
 			leak[i].Goroutines += int(leak[i].At / time.Second)
 		}
+		leak[i].Stacks = map[string]int{"gopark < serve": 50, "gopark < leaky": leak[i].Goroutines - 50}
 	}
-	if err := soakReport(io.Discard, options{conns: 1}, so, leak, ok, "log"); err == nil || !strings.Contains(err.Error(), "1 of 4") {
+	var report strings.Builder
+	if err := soakReport(&report, options{conns: 1}, so, leak, ok, "log"); err == nil || !strings.Contains(err.Error(), "1 of 5") {
 		t.Errorf("goroutine leak: %v", err)
+	}
+	if !strings.Contains(report.String(), "gopark < leaky") || strings.Contains(report.String(), "gopark < serve") {
+		t.Errorf("the report does not name the leaking stack alone:\n%s", report.String())
+	}
+	// Connections the client opens as its requests overlap (and closes when
+	// idle) each hold a goroutine: more of them is no leak, up to the
+	// client's bound.
+	bursts := samples(0)
+	for i := range bursts {
+		bursts[i].Conns = 10 + i
+		bursts[i].Goroutines += bursts[i].Conns
+	}
+	if err := soakReport(io.Discard, options{conns: 32}, so, bursts, ok, "log"); err != nil {
+		t.Errorf("connections from 10 to 21: %v", err)
+	}
+	if err := soakReport(io.Discard, options{conns: 16}, so, bursts, ok, "log"); err == nil || !strings.Contains(err.Error(), "1 of 5") {
+		t.Errorf("21 connections from a client of 16: %v", err)
+	}
+}
+
+// parkedForTest waits on ch: a stack the goroutine profile can be searched for.
+func parkedForTest(ch chan struct{}) { <-ch }
+
+// The soak names a goroutine leak by stack: a real goroutine profile of
+// this process, before and after three goroutines park in one function.
+func TestGoroutineStacks(t *testing.T) {
+	profile := func() (int, map[string]int) {
+		var buf bytes.Buffer
+		if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+			t.Fatal(err)
+		}
+		total, stacks, err := parseGoroutines(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total, stacks
+	}
+	total0, before := profile()
+	ch := make(chan struct{})
+	defer close(ch)
+	var started sync.WaitGroup
+	for range 3 {
+		started.Add(1)
+		go func() { started.Done(); parkedForTest(ch) }()
+	}
+	started.Wait()
+	var total1 int
+	var after map[string]int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if total1, after = profile(); total1 >= total0+3 {
+			break
+		}
+	}
+	sum := 0
+	for _, n := range after {
+		sum += n
+	}
+	if total1 < total0+3 || sum != total1 {
+		t.Fatalf("totals %d → %d, stacks add up to %d", total0, total1, sum)
+	}
+	grown := grownStacks(before, after)
+	if len(grown) == 0 || !strings.HasPrefix(grown[0], "+3 ") || !strings.Contains(grown[0], "bench.parkedForTest") {
+		t.Fatalf("grown stacks: %q", grown)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/bits"
@@ -170,7 +171,7 @@ func Run(ctx context.Context, cfg RunConfig) Stats {
 								msg = msg[:160] + "…"
 							}
 						}
-						res.samples = append(res.samples, fmt.Sprintf("%s %s → %d %s", cmpOr(r.Method, "GET"), r.URI, status, msg))
+						res.samples = append(res.samples, fmt.Sprintf("%s %s → %d %s", cmp.Or(r.Method, "GET"), r.URI, status, msg))
 					}
 				}
 			}
@@ -208,13 +209,6 @@ func Run(ctx context.Context, cfg RunConfig) Stats {
 		st.Samples = st.Samples[:5]
 	}
 	return st
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ErrorSummary reads like "503×12, transport×1".

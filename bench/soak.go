@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,9 @@ type soakSample struct {
 	RSS        int64         // VmRSS
 	Anon, File int64         // RssAnon, RssFile (Bleve's and SQLite's mapped files)
 	Goroutines int
-	Requests   int64 // in the interval before
+	Conns      int            // of them, serving a connection: one each (connStack), however many the client holds open
+	Stacks     map[string]int // goroutines by where they wait, to name a leak
+	Requests   int64          // in the interval before
 	Errors     map[int]int64
 }
 
@@ -145,8 +148,8 @@ func runSoak(ctx context.Context, o options, so soakOptions) error {
 		if len(total.Samples) < 5 {
 			total.Samples = append(total.Samples, st.Samples...)
 		}
-		fmt.Printf("  %6s  %6.0f req/s  RSS %s (anon %s, files %s)  goroutines %d  errors %s\n", s.At.Round(time.Second),
-			float64(st.Requests)/max(st.Elapsed.Seconds(), 0.001), mb(s.RSS), mb(s.Anon), mb(s.File), s.Goroutines, cmpOr(st.ErrorSummary(), "0"))
+		fmt.Printf("  %6s  %6.0f req/s  RSS %s (anon %s, files %s)  goroutines %d (%d connections)  errors %s\n", s.At.Round(time.Second),
+			float64(st.Requests)/max(st.Elapsed.Seconds(), 0.001), mb(s.RSS), mb(s.Anon), mb(s.File), s.Goroutines, s.Conns, cmp.Or(st.ErrorSummary(), "0"))
 	}
 	total.Elapsed = time.Since(start)
 	if err := ctx.Err(); err != nil {
@@ -209,15 +212,77 @@ func sampleServer(pid int, pprofAddr string) (soakSample, error) {
 		return s, err
 	}
 	defer resp.Body.Close()
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if err != nil {
-		return s, fmt.Errorf("goroutine profile: %w", err)
+	s.Goroutines, s.Stacks, err = parseGoroutines(resp.Body)
+	for stack, n := range s.Stacks {
+		if strings.Contains(stack, connStack) {
+			s.Conns += n
+		}
 	}
-	n, ok := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
-	if s.Goroutines, err = strconv.Atoi(n); !ok || err != nil {
-		return s, fmt.Errorf("goroutine profile starts %q", line)
+	return s, err
+}
+
+// connStack is the function each open connection's goroutine runs in. The
+// client opens connections as its requests overlap, up to -conns, and
+// closes those idle for a minute, so the count of these goroutines follows
+// the load's bursts, not a leak: the goroutine criterion judges the others,
+// and the connections are judged against the client's bound.
+const connStack = "fasthttp.(*Server).serveConn"
+
+// parseGoroutines reads a debug=1 goroutine profile: its total, and the
+// count of each stack, named by its functions ("gopark < netpoll < …").
+// The first line is "goroutine profile: total N"; each stack is a line
+// "N @ 0x… 0x…" followed by lines "#\t0x…\tfunction+0x…\tfile:line".
+func parseGoroutines(r io.Reader) (int, map[string]int, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	if !sc.Scan() {
+		return 0, nil, fmt.Errorf("goroutine profile: empty (%v)", sc.Err())
 	}
-	return s, nil
+	n, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "goroutine profile: total ")
+	total, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return 0, nil, fmt.Errorf("goroutine profile starts %q", sc.Text())
+	}
+	stacks := map[string]int{}
+	count, funcs := 0, []string(nil)
+	flush := func() {
+		if count > 0 {
+			stacks[strings.Join(funcs, " < ")] += count
+		}
+		count, funcs = 0, nil
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		if c, _, ok := strings.Cut(line, " @ "); ok {
+			flush()
+			count, _ = strconv.Atoi(c)
+		} else if f := strings.Split(line, "\t"); len(f) >= 3 && f[0] == "#" {
+			fn, _, _ := strings.Cut(f[2], "+0x")
+			funcs = append(funcs, fn)
+		}
+	}
+	flush()
+	return total, stacks, sc.Err()
+}
+
+// grownStacks lists the stacks with more goroutines in b than in a, most first.
+func grownStacks(a, b map[string]int) []string {
+	type grown struct {
+		stack string
+		by    int
+	}
+	var gs []grown
+	for k, n := range b {
+		if n > a[k] {
+			gs = append(gs, grown{k, n - a[k]})
+		}
+	}
+	slices.SortFunc(gs, func(x, y grown) int { return cmp.Or(y.by-x.by, strings.Compare(x.stack, y.stack)) })
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = fmt.Sprintf("+%d %s", g.by, g.stack)
+	}
+	return out
 }
 
 // level is the median of the samples taken from from to to: one sample is
@@ -241,13 +306,13 @@ func level(samples []soakSample, from, to time.Duration, v func(soakSample) floa
 func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, total Stats, logPath string) error {
 	fmt.Fprintf(w, "\n## Soak: %s of the mixed workload (%s after %s warm-up; %d connections, %s; %d topics + %d replies seeded; %d CPUs, %s, %s)\n\n",
 		so.duration, so.duration-so.warmup, so.warmup, o.conns, rateText(so.rate), so.topics, 9*so.topics, runtime.NumCPU(), runtime.Version(), o.version)
-	fmt.Fprintln(w, "| time | requests/s | RSS | anon | files | goroutines | errors |")
-	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(w, "| time | requests/s | RSS | anon | files | goroutines | of them connections | errors |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	prev := time.Duration(0)
 	for _, s := range samples {
 		errs := (Stats{ErrorsByStatus: s.Errors, Errors: int64(len(s.Errors))}).ErrorSummary() // Errors: only whether any
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %d | %s |\n", s.At.Round(time.Second), float64(s.Requests)/max((s.At-prev).Seconds(), 0.001),
-			mb(s.RSS), mb(s.Anon), mb(s.File), s.Goroutines, cmpOr(errs, "0"))
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %d | %d | %s |\n", s.At.Round(time.Second), float64(s.Requests)/max((s.At-prev).Seconds(), 0.001),
+			mb(s.RSS), mb(s.Anon), mb(s.File), s.Goroutines, s.Conns, cmp.Or(errs, "0"))
 		prev = s.At
 	}
 	var server, dropped, other int64
@@ -267,7 +332,7 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 	}
 	slices.Sort(kinds)
 	fmt.Fprintf(w, "\n%d requests (%s), %.0f/s; answers other than 2xx: %s\n", total.Requests, strings.Join(kinds, ", "),
-		total.RPS(), cmpOr(total.ErrorSummary(), "none"))
+		total.RPS(), cmp.Or(total.ErrorSummary(), "none"))
 	for _, s := range total.Samples {
 		fmt.Fprintf(w, "  error sample: %s\n", strings.Join(strings.Fields(s), " "))
 	}
@@ -278,7 +343,7 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 	end := samples[len(samples)-1].At
 	span := max(3*so.every, (end-so.warmup)/6)
 	rss := func(s soakSample) float64 { return float64(s.RSS) }
-	gor := func(s soakSample) float64 { return float64(s.Goroutines) }
+	gor := func(s soakSample) float64 { return float64(s.Goroutines - s.Conns) }
 	rss0, rss1 := level(samples, so.warmup, so.warmup+span, rss), level(samples, end-span, end, rss)
 	g0, g1 := level(samples, so.warmup, so.warmup+span, gor), level(samples, end-span, end, gor)
 
@@ -297,12 +362,32 @@ func soakReport(w io.Writer, o options, so soakOptions, samples []soakSample, to
 	check(dropped == 0, "no dropped connection or timeout", fmt.Sprintf("%d", dropped))
 	check(rss0 > 0 && growth(rss0, rss1) < soakGrowth, fmt.Sprintf("RSS grows < %.0f%% after the warm-up", 100*soakGrowth),
 		fmt.Sprintf("%s after the warm-up → %s at the end (%+.1f%%)", mb(int64(rss0)), mb(int64(rss1)), 100*growth(rss0, rss1)))
-	check(g0 > 0 && growth(g0, g1) < soakGrowth, fmt.Sprintf("goroutines grow < %.0f%% after the warm-up", 100*soakGrowth),
+	check(g0 > 0 && growth(g0, g1) < soakGrowth, fmt.Sprintf("goroutines besides the connections' grow < %.0f%% after the warm-up", 100*soakGrowth),
 		fmt.Sprintf("%.0f → %.0f (%+.1f%%)", g0, g1, 100*growth(g0, g1)))
+	conns := 0
+	for _, s := range samples {
+		conns = max(conns, s.Conns)
+	}
+	check(conns <= o.conns, fmt.Sprintf("open connections never more than the client's %d", o.conns), fmt.Sprintf("at most %d", conns))
+	if growth(g0, g1) >= soakGrowth {
+		// Name the leak: the stacks that grew from the last sample at the first level to the last sample.
+		from := samples[0]
+		for _, s := range samples {
+			if s.At <= so.warmup+span && gor(s) <= g0 {
+				from = s
+			}
+		}
+		fmt.Fprintf(w, "\nGoroutines at %s → at %s, by stack:\n", from.At.Round(time.Second), samples[len(samples)-1].At.Round(time.Second))
+		for _, g := range grownStacks(from.Stacks, samples[len(samples)-1].Stacks) {
+			if !strings.Contains(g, connStack) {
+				fmt.Fprintf(w, "  %s\n", g)
+			}
+		}
+	}
 	fmt.Fprintf(w, "\n(levels: the median of the samples in the %s after the warm-up and in the last %s; %d other 4xx answers are reported above, not failures; server log %s)\n",
 		span.Round(time.Second), span.Round(time.Second), other, logPath)
 	if failed > 0 {
-		return fmt.Errorf("soak failed %d of 4 criteria", failed)
+		return fmt.Errorf("soak failed %d of 5 criteria", failed)
 	}
 	return nil
 }

@@ -44,7 +44,8 @@ func SignedIn(u *models.User) error {
 }
 
 // Write refuses guests and suspended members: what every post, reply,
-// edit, like and flag needs first.
+// edit, like and flag needs first, and every change to what others see of
+// a member (display name, bio, avatar colour, username).
 func Write(u *models.User, now time.Time) error {
 	if u == nil {
 		return models.ErrUnauthenticated

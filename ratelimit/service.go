@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -124,22 +123,25 @@ func Key(kind, client string) string {
 	return kind + ":" + hex.EncodeToString(sum[:12])
 }
 
-// loginKeys are the failure counter and the lock of sign-ins to login from
-// addr. Keyed by both, failures from one address never lock the account
-// anywhere else: a stranger who knows a member's name can't lock them out.
-func loginKeys(login, addr string) (base, fails, lock string) {
-	base = strings.ToLower(strings.TrimSpace(login)) + "\x00" + addr
+// loginKeys are the failure counter and the lock of sign-ins to account
+// from addr. Keyed by both, failures from one address never lock the
+// account anywhere else: a stranger who knows a member's name can't lock
+// them out.
+func loginKeys(account, addr string) (base, fails, lock string) {
+	base = account + "\x00" + addr
 	return base, Key("login-fails", base), Key("login-lock", base)
 }
 
-// LoginAttempt claims one check of a password for login from addr
-// (policy.LoginBackoff), or refuses with the wait (*models.RateLimitError).
-// The attempt is counted before the password is checked, so guesses sent
-// together can't all pass before the first failure is recorded: beyond
-// the free failures only one attempt per lock gets through. done records the
-// outcome: a success forgets the failures, a failure may lock.
-func (s *Service) LoginAttempt(ctx context.Context, login, addr string) (done func(ctx context.Context, ok bool) error, err error) {
-	base, fails, lock := loginKeys(login, addr)
+// LoginAttempt claims one check of a password for account (named by
+// accounts.Service.LoginKey, so username and email count together) from
+// addr (policy.LoginBackoff), or refuses with the wait
+// (*models.RateLimitError). The attempt is counted before the password is
+// checked, so guesses sent together can't all pass before the first
+// failure is recorded: beyond the free failures only one attempt per lock
+// gets through. done records the outcome: a success forgets the failures,
+// a failure may lock.
+func (s *Service) LoginAttempt(ctx context.Context, account, addr string) (done func(ctx context.Context, ok bool) error, err error) {
+	base, fails, lock := loginKeys(account, addr)
 	n, _, err := s.store.Hit(ctx, fails, policy.LoginFailureWindow, 1)
 	if err != nil {
 		return nil, err
