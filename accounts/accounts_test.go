@@ -6,36 +6,19 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"agora/accounts"
+	"agora/internal/testclock"
 	"agora/internal/testdb"
 	"agora/models"
 )
 
-// clock is a settable time source for sessions and expiries.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newClock is a settable time source for sessions and expiries.
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) }
 
 const testPassword = "a long enough password"
 
@@ -330,7 +313,7 @@ func TestSessions(t *testing.T) {
 		}
 
 		// Activity after more than an hour slides the expiry forward.
-		clk.Advance(2 * time.Hour)
+		clk.Add(2 * time.Hour)
 		if _, _, err := svc.SessionUser(ctx, token); err != nil {
 			t.Fatalf("SessionUser after 2h: %v", err)
 		}
@@ -342,7 +325,7 @@ func TestSessions(t *testing.T) {
 		}
 
 		// An idle session ends after SessionTTL.
-		clk.Advance(accounts.SessionTTL + time.Second)
+		clk.Add(accounts.SessionTTL + time.Second)
 		if _, _, err := svc.SessionUser(ctx, token); !models.IsNotFound(err) {
 			t.Errorf("SessionUser after the TTL error = %v, want ErrNotFound", err)
 		}

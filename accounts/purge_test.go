@@ -43,9 +43,9 @@ func TestPurgeExpiredDeletesOnlyEndedSessions(t *testing.T) {
 		u := mustRegister(t, svc, "pat", "pat@example.com")
 
 		_, old := startSession(t, svc, u) // expires at start + TTL
-		clk.Advance(time.Hour)
+		clk.Add(time.Hour)
 		slidToken, slid := startSession(t, svc, u) // kept alive by use below
-		clk.Advance(10 * 24 * time.Hour)
+		clk.Add(10 * 24 * time.Hour)
 		_, fresh := startSession(t, svc, u) // expires 10 days and an hour after old
 
 		// Nothing has ended yet.
@@ -57,13 +57,13 @@ func TestPurgeExpiredDeletesOnlyEndedSessions(t *testing.T) {
 		}
 
 		// Using a session slides its expiry: slid is used an hour before old ends.
-		clk.Advance(accounts.SessionTTL - 10*24*time.Hour - 2*time.Hour)
+		clk.Add(accounts.SessionTTL - 10*24*time.Hour - 2*time.Hour)
 		if got, _, err := svc.SessionUser(ctx, slidToken); err != nil || got.ID != u.ID {
 			t.Fatalf("SessionUser(slid) = %v, %v", got, err)
 		}
 
 		// At exactly its expiry the first session has ended; the others live.
-		clk.Advance(time.Hour)
+		clk.Add(time.Hour)
 		if !clk.Now().Equal(old.ExpiresAt) {
 			t.Fatalf("clock %v, want the first session's expiry %v", clk.Now(), old.ExpiresAt)
 		}
@@ -79,7 +79,7 @@ func TestPurgeExpiredDeletesOnlyEndedSessions(t *testing.T) {
 		}
 
 		// Ten days and an hour on, the fresh session has ended too; the one in use has not.
-		clk.Advance(10*24*time.Hour + time.Hour)
+		clk.Add(10*24*time.Hour + time.Hour)
 		if !clk.Now().Equal(fresh.ExpiresAt) {
 			t.Fatalf("clock %v, want the fresh session's expiry %v", clk.Now(), fresh.ExpiresAt)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"agora/app"
 	"agora/internal/oidctest"
+	"agora/internal/testclock"
 	"agora/internal/testdb"
 	"agora/models"
 	"agora/policy"
@@ -25,19 +26,6 @@ import (
 // withAbuseLimits turns on the per-member and per-address limits, which
 // the other tests run without (AGORA_ABUSE_LIMITS=off).
 func withAbuseLimits(d *app.Deps) { d.Config.AbuseLimits = true }
-
-// testClock is a settable clock for the app and its services.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // wantLimited checks a 429's Retry-After (within [lo, hi] seconds) and X-RateLimit-* headers.
 func wantLimited(t *testing.T, res *http.Response, body string, limit, lo, hi int) {
@@ -202,8 +190,8 @@ func TestReplyLimitByLevel(t *testing.T) {
 func TestLoginBackoff(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
-		clk := &testClock{t: time.Now()}
-		a := newApp(t, db, func(d *app.Deps) { d.Now = clk.now })
+		clk := testclock.New(time.Now())
+		a := newApp(t, db, func(d *app.Deps) { d.Now = clk.Now })
 		mustAPIRegister(t, a, "victim", "victim@example.com")
 		mustAPIRegister(t, a, "bystander", "bystander@example.com")
 		login := func(name, password string) (*http.Response, string) {
@@ -224,7 +212,7 @@ func TestLoginBackoff(t *testing.T) {
 		}
 		// The member from elsewhere (another address, through a trusted
 		// proxy) is not locked out by failures from this one.
-		proxied := newApp(t, db, func(d *app.Deps) { d.Now = clk.now; d.Config.TrustedProxies = []string{"0.0.0.0"} })
+		proxied := newApp(t, db, func(d *app.Deps) { d.Now = clk.Now; d.Config.TrustedProxies = []string{"0.0.0.0"} })
 		req := jsonReq(http.MethodPost, "/api/v1/auth/login", map[string]string{"login": "victim", "password": memberPassword}, "")
 		req.Header.Set("X-Forwarded-For", "198.51.100.9")
 		if res, body := call(t, proxied, req); res.StatusCode != http.StatusOK {
@@ -236,13 +224,13 @@ func TestLoginBackoff(t *testing.T) {
 		wantLimited(t, res, body, policy.LoginFreeFailures, 29, 30)
 		tpWantContains(t, body, `value="victim"`, "failed sign-ins for this account")
 
-		clk.add(31 * time.Second)
+		clk.Add(31 * time.Second)
 		res, body = login("victim", "wrong again")
 		tpWantStatus(t, res, body, http.StatusUnauthorized)
 		res, body = login("victim", memberPassword)
 		wantLimited(t, res, body, policy.LoginFreeFailures, 59, 60) // the sixth failure: twice as long
 
-		clk.add(61 * time.Second)
+		clk.Add(61 * time.Second)
 		res, body = login("victim", memberPassword)
 		tpWantStatus(t, res, body, http.StatusOK)
 		// Reset: the next failures are free again.

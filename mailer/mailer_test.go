@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"agora/accounts"
 	"agora/forum"
 	"agora/internal/smtptest"
+	"agora/internal/testclock"
 	"agora/internal/testdb"
 	"agora/mailer"
 	"agora/models"
@@ -33,17 +33,17 @@ type world struct {
 	db   *bun.DB
 	set  services.Set
 	smtp *smtptest.Server
-	mu   sync.Mutex
-	now  time.Time
+	clk  *testclock.Clock
 	cat  *models.Category
 	seq  int
 }
 
 func newWorld(t *testing.T, db *bun.DB, wrap ...func(mailer.Sender) mailer.Sender) *world {
 	t.Helper()
-	w := &world{db: db, now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), smtp: smtptest.Start(t, smtptest.WithAuth("agora", "s3cret"))}
+	start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	w := &world{db: db, clk: testclock.New(start), smtp: smtptest.Start(t, smtptest.WithAuth("agora", "s3cret"))}
 	w.set = w.services(t, wrap...)
-	w.cat = &models.Category{Name: "Questions", Slug: "questions", Color: "#336699", CreatedAt: w.now, UpdatedAt: w.now}
+	w.cat = &models.Category{Name: "Questions", Slug: "questions", Color: "#336699", CreatedAt: start, UpdatedAt: start}
 	if err := models.CreateCategory(context.Background(), db, w.cat); err != nil {
 		t.Fatal(err)
 	}
@@ -61,24 +61,12 @@ func (w *world) services(t *testing.T, wrap ...func(mailer.Sender) mailer.Sender
 	for _, f := range wrap {
 		sender = f(sender)
 	}
-	set, err := services.New(context.Background(), w.db, w.clock, nil, services.Options{Mail: mailer.Config{BaseURL: baseURL,
+	set, err := services.New(context.Background(), w.db, w.clk.Now, nil, services.Options{Mail: mailer.Config{BaseURL: baseURL,
 		From: "Community <community@example.com>", PostalAddress: postal, Sender: sender, Log: log}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return set
-}
-
-func (w *world) clock() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.now
-}
-
-func (w *world) advance(d time.Duration) {
-	w.mu.Lock()
-	w.now = w.now.Add(d)
-	w.mu.Unlock()
 }
 
 // member registers name (a verification mail is queued), then marks the
@@ -92,7 +80,7 @@ func (w *world) member(t *testing.T, name string, verified bool, kinds ...string
 		t.Fatalf("register %s: %v", name, err)
 	}
 	if verified {
-		if _, err := models.VerifyEmail(ctx, w.db, u.ID, u.Email, w.clock()); err != nil {
+		if _, err := models.VerifyEmail(ctx, w.db, u.ID, u.Email, w.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,7 +175,7 @@ func TestMailGoesOnlyWhereWanted(t *testing.T) {
 		dan := w.member(t, "dan", false, models.MailReplies) // never confirmed the address
 		eve := w.member(t, "eve", true, models.MailReplies)  // the address bounces
 		bob := w.member(t, "bob", true, models.MailReplies)  // replies to everyone
-		if err := models.MarkBouncing(context.Background(), db, eve.ID, "550 no such user", w.clock()); err != nil {
+		if err := models.MarkBouncing(context.Background(), db, eve.ID, "550 no such user", w.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range []*models.User{ana, cara, dan, eve} {
@@ -277,7 +265,7 @@ func TestVerificationLink(t *testing.T) {
 		}
 		w.drain(t, w.set)
 		fresh := smtptest.After(t, w.received("dan@new.example.com", "Confirm")[0].Text, "/email/verify?token=")
-		w.advance(73 * time.Hour)
+		w.clk.Add(73 * time.Hour)
 		if _, err := w.set.Mail.Verify(ctx, fresh); !errors.Is(err, mailer.ErrBadToken) {
 			t.Errorf("a link after 73 hours: %v, want ErrBadToken", err)
 		}
@@ -297,14 +285,14 @@ func TestTemporaryFailureIsRetried(t *testing.T) {
 		}
 		ms := w.mailOf(t, ana, models.MailReplies)
 		if len(ms) != 1 || ms[0].Status != models.MailPending || ms[0].Attempts != 1 ||
-			!ms[0].NextAttemptAt.After(w.clock()) || ms[0].LastError == "" {
+			!ms[0].NextAttemptAt.After(w.clk.Now()) || ms[0].LastError == "" {
 			t.Fatalf("after a 451: %+v, want pending, one attempt, retried later", ms[0])
 		}
 		w.smtp.ClearFailures()
 		if n := w.drain(t, w.set); n != 0 {
 			t.Errorf("retried %d before the backoff ran out", n)
 		}
-		w.advance(2 * time.Minute)
+		w.clk.Add(2 * time.Minute)
 		if n := w.drain(t, w.set); n != 1 {
 			t.Fatalf("after the backoff sent %d, want 1", n)
 		}
@@ -350,7 +338,7 @@ func TestPermanentFailureStopsMailToTheAddress(t *testing.T) {
 		// Nothing more goes to the bouncing address, though the member still wants replies.
 		w.smtp.ClearFailures()
 		w.reply(t, bob, topic.ID, "Second answer.")
-		w.advance(time.Hour)
+		w.clk.Add(time.Hour)
 		w.drain(t, w.set)
 		if got := w.received("ana@example.com", "replied"); len(got) != 0 {
 			t.Fatalf("%d mails to a bouncing address", len(got))
@@ -426,7 +414,7 @@ func TestRestartMidBatchSendsEachOnce(t *testing.T) {
 		if got, want := len(w.smtp.Messages()), 7+replies-mailer.Batch; got != want {
 			t.Fatalf("%d sent right after the restart, want %d (the stopped batch's rest is claimed)", got, want)
 		}
-		w.advance(6 * time.Minute) // past the lease
+		w.clk.Add(6 * time.Minute) // past the lease
 		w.drain(t, restarted)
 		seen := map[string]int{}
 		for _, m := range w.smtp.Messages() {
@@ -467,7 +455,7 @@ func TestDigest(t *testing.T) {
 		if len(w.received("nils@example.com", "Popular")) != 0 {
 			t.Error("a member who chose no digest got one")
 		}
-		w.advance(3 * time.Hour)
+		w.clk.Add(3 * time.Hour)
 		if err := w.set.Mail.DigestPass(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -475,7 +463,7 @@ func TestDigest(t *testing.T) {
 		if got := len(w.received("dora@example.com", "Popular")); got != 1 {
 			t.Errorf("%d digests the same day, want 1", got)
 		}
-		w.advance(22 * time.Hour)
+		w.clk.Add(22 * time.Hour)
 		w.reply(t, bob, hot.ID, "Still hot.")
 		if err := w.set.Mail.DigestPass(ctx); err != nil {
 			t.Fatal(err)

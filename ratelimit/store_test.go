@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"agora/accounts"
+	"agora/internal/testclock"
 	"agora/internal/testdb"
 	"agora/ratelimit"
 )
@@ -22,19 +23,6 @@ var (
 	_ fiber.Storage = (*ratelimit.DB)(nil)
 	_ fiber.Storage = (*ratelimit.Redis)(nil)
 )
-
-// clock is a settable time for the database store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // redisStore is the store in the test Redis (AGORA_TEST_REDIS_URL, default 127.0.0.1:6379).
 // Unreachable, the test is skipped, or fails under AGORA_REQUIRE_ALL_TESTS=1.
@@ -171,22 +159,22 @@ func TestDBStoreExpiry(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
-		s := ratelimit.NewDB(db, clk.now)
+		clk := testclock.New(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+		s := ratelimit.NewDB(db, clk.Now)
 		for range 3 {
 			s.Hit(ctx, "w", time.Minute, 1)
 		}
 		s.Set("v", []byte("x"), 30*time.Second)
-		clk.add(59 * time.Second)
+		clk.Add(59 * time.Second)
 		if n, _, _ := s.Hit(ctx, "w", time.Minute, 1); n != 4 {
 			t.Errorf("within the window: n = %d, want 4", n)
 		}
 		if v, _ := s.Get("v"); v != nil {
 			t.Errorf("a value past its expiry reads %q, want nil", v)
 		}
-		clk.add(time.Second)
+		clk.Add(time.Second)
 		n, until, err := s.Hit(ctx, "w", time.Minute, 1)
-		if err != nil || n != 1 || !until.Equal(clk.now().Add(time.Minute)) {
+		if err != nil || n != 1 || !until.Equal(clk.Now().Add(time.Minute)) {
 			t.Errorf("at the window's end: n = %d, until %v, %v; want 1 and a new window", n, until, err)
 		}
 		if err := s.Purge(ctx); err != nil {

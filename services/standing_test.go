@@ -13,6 +13,7 @@ import (
 
 	"agora/badges"
 	"agora/forum"
+	"agora/internal/testclock"
 	"agora/internal/testdb"
 	"agora/levels"
 	"agora/models"
@@ -26,8 +27,7 @@ import (
 type community struct {
 	db   *bun.DB
 	set  services.Set
-	mu   sync.Mutex
-	now  time.Time
+	clk  *testclock.Clock
 	cat  *models.Category
 	mod  *models.User
 	host *models.User
@@ -38,8 +38,8 @@ var day0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 func newCommunity(t *testing.T, db *bun.DB) *community {
 	t.Helper()
-	c := &community{db: db, now: day0}
-	set, err := services.New(context.Background(), db, c.clock, nil, services.Options{})
+	c := &community{db: db, clk: testclock.New(day0)}
+	set, err := services.New(context.Background(), db, c.clk.Now, nil, services.Options{})
 	if err != nil {
 		t.Fatalf("services: %v", err)
 	}
@@ -53,22 +53,10 @@ func newCommunity(t *testing.T, db *bun.DB) *community {
 	return c
 }
 
-func (c *community) clock() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *community) setClock(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // member creates an account joined now and sets its level with SQL.
 func (c *community) member(t *testing.T, name, role string, level int) *models.User {
 	t.Helper()
-	now := c.clock()
+	now := c.clk.Now()
 	u := &models.User{Username: name, Email: name + "@example.com", Role: role, CreatedAt: now, UpdatedAt: now}
 	if err := models.CreateUser(context.Background(), c.db, u); err != nil {
 		t.Fatalf("create %s: %v", name, err)
@@ -228,11 +216,11 @@ var badgeCases = map[string]badgeCase{
 	}},
 	"anniversary": {
 		prepare: func(t *testing.T, c *community, u *models.User) {
-			c.sql(t, "UPDATE users SET created_at = ? WHERE id = ?", c.clock().AddDate(-1, 0, 0).Add(time.Hour), u.ID)
+			c.sql(t, "UPDATE users SET created_at = ? WHERE id = ?", c.clk.Now().AddDate(-1, 0, 0).Add(time.Hour), u.ID)
 			c.visit(t, u)
 		},
 		act: func(t *testing.T, c *community, u *models.User) {
-			c.setClock(c.clock().Add(24 * time.Hour))
+			c.clk.Set(c.clk.Now().Add(24 * time.Hour))
 			c.visit(t, u)
 		},
 	},
@@ -281,7 +269,7 @@ func visitsCase(have int) badgeCase {
 		act     func(t *testing.T, c *community, u *models.User)
 	}{
 		prepare: func(t *testing.T, c *community, u *models.User) {
-			c.sql(t, "UPDATE users SET days_visited = ?, last_visit_day = ? WHERE id = ?", have, c.clock().Unix()/86400-1, u.ID)
+			c.sql(t, "UPDATE users SET days_visited = ?, last_visit_day = ? WHERE id = ?", have, c.clk.Now().Unix()/86400-1, u.ID)
 		},
 		act: func(t *testing.T, c *community, u *models.User) { c.visit(t, u) },
 	}
@@ -297,7 +285,7 @@ func levelCase(n int) badgeCase {
 		prepare: func(t *testing.T, c *community, u *models.User) {
 			th := threshold(t, c, n)
 			meet(t, c, u, th)
-			c.sql(t, "UPDATE users SET days_visited = ?, last_visit_day = ? WHERE id = ?", th.DaysVisited-1, c.clock().Unix()/86400-1, u.ID)
+			c.sql(t, "UPDATE users SET days_visited = ?, last_visit_day = ? WHERE id = ?", th.DaysVisited-1, c.clk.Now().Unix()/86400-1, u.ID)
 		},
 		act: func(t *testing.T, c *community, u *models.User) {
 			c.visit(t, u)
@@ -332,7 +320,7 @@ func meet(t *testing.T, c *community, u *models.User, th *models.LevelThreshold)
 	t.Helper()
 	c.sql(t, `UPDATE users SET created_at = ?, days_visited = ?, last_visit_day = ?, topics_read = ?, posts_read = ?,
 		topic_count = 0, post_count = ?, likes_given = ?, likes_received = ?, solution_count = ? WHERE id = ?`,
-		c.clock().AddDate(0, 0, -th.DaysJoined), th.DaysVisited, c.clock().Unix()/86400, th.TopicsRead, th.PostsRead,
+		c.clk.Now().AddDate(0, 0, -th.DaysJoined), th.DaysVisited, c.clk.Now().Unix()/86400, th.TopicsRead, th.PostsRead,
 		th.Replies, th.LikesGiven, th.LikesReceived, th.Solutions, u.ID)
 }
 
@@ -444,7 +432,7 @@ func TestEveryLevelThreshold(t *testing.T) {
 			at := c.member(t, fmt.Sprintf("at%d", level), models.RoleMember, 1)
 			meet(t, c, at, th)
 			wants = append(wants, want{at, level, "every threshold met exactly"})
-			reqs := levels.Requirements(c.user(t, at.ID), 0, th, c.clock())
+			reqs := levels.Requirements(c.user(t, at.ID), 0, th, c.clk.Now())
 			for _, r := range reqs {
 				if r.AtMost {
 					continue // penalties: TestPenaltiesCountFor90Days
@@ -462,7 +450,7 @@ func TestEveryLevelThreshold(t *testing.T) {
 				u := c.member(t, fmt.Sprintf("short%d_%d", level, len(wants)), models.RoleMember, 1)
 				meet(t, c, u, th)
 				if f == nil {
-					c.sql(t, "UPDATE users SET created_at = ? WHERE id = ?", c.clock().AddDate(0, 0, -th.DaysJoined).Add(time.Hour), u.ID)
+					c.sql(t, "UPDATE users SET created_at = ? WHERE id = ?", c.clk.Now().AddDate(0, 0, -th.DaysJoined).Add(time.Hour), u.ID)
 				} else {
 					col, v := f(th)
 					c.sql(t, "UPDATE users SET "+col+" = ? WHERE id = ?", v, u.ID)
@@ -517,12 +505,12 @@ func TestPenaltiesCountFor90Days(t *testing.T) {
 		if ns := c.notes(t, u, models.NotifyLevel); len(ns) == 0 || !strings.Contains(ns[len(ns)-1].Message, "level is now 2") {
 			t.Errorf("level notifications %v, want the demotion to 2 last", ns)
 		}
-		c.setClock(c.clock().Add(levels.PenaltyWindow - time.Hour))
+		c.clk.Set(c.clk.Now().Add(levels.PenaltyWindow - time.Hour))
 		c.nightly(t)
 		if got := c.level(t, u); got != 2 {
 			t.Errorf("89 days later: level %d, want 2 (penalties still count)", got)
 		}
-		c.setClock(c.clock().Add(2 * time.Hour))
+		c.clk.Set(c.clk.Now().Add(2 * time.Hour))
 		c.nightly(t)
 		if got := c.level(t, u); got != 3 {
 			t.Errorf("past 90 days: level %d, want 3 again", got)
@@ -541,7 +529,7 @@ func TestNightlyScheduleRunsOncePerDay(t *testing.T) {
 		ctx := context.Background()
 		tick := func(at time.Time) bool {
 			t.Helper()
-			c.setClock(at)
+			c.clk.Set(at)
 			ran, err := c.set.Schedule.Tick(ctx)
 			if err != nil {
 				t.Fatalf("tick at %s: %v", at, err)
@@ -550,7 +538,7 @@ func TestNightlyScheduleRunsOncePerDay(t *testing.T) {
 		}
 		day := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 		u := c.member(t, "climber", models.RoleMember, 1)
-		c.setClock(day.Add(2 * time.Hour))
+		c.clk.Set(day.Add(2 * time.Hour))
 		meet(t, c, u, threshold(t, c, 3))
 		if !tick(day.Add(2*time.Hour + 59*time.Minute)) {
 			t.Fatal("a pass never run before did not run at once")
