@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -141,12 +140,14 @@ func (s *Service) joined(ctx context.Context, tx bun.Tx, u *models.User, now tim
 
 // LoginKey names the account a login attempt is for, the same whether it
 // is typed as the username or the email, so failures by either count
-// together; a login that names no account is its own key.
+// together; a login that names no account is its own key. The account is
+// named by its username, not its id: a Redis store outlives a database
+// restored or started again, whose ids repeat.
 func (s *Service) LoginKey(ctx context.Context, login string) (string, error) {
 	u, err := models.UserByLogin(ctx, s.db, strings.TrimSpace(login))
 	switch {
 	case err == nil:
-		return "user:" + strconv.FormatInt(u.ID, 10), nil
+		return "user:" + strings.ToLower(u.Username), nil
 	case models.IsNotFound(err):
 		return "login:" + strings.ToLower(strings.TrimSpace(login)), nil
 	}

@@ -170,6 +170,17 @@ func TestBrowserFlagRemoveSuspend(t *testing.T) {
 	if err != nil || status != 403 {
 		t.Errorf("a direct reply by the suspended author = %d (%v), want 403", status, err)
 	}
+	// Her settings say why the profile can't change, and keep the private sections.
+	if err := chromedp.Do(actx, chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#profile-suspended"))); err != nil {
+		t.Fatalf("alice opens /settings: %v", err)
+	}
+	browser.Screenshot(t, actx, "suspended-settings")
+	if n, _ := chromedp.Run(actx, chromedp.Evaluate[int](`document.querySelectorAll("#profile-form, #username-form").length`)); n != 0 {
+		t.Errorf("a suspended member still gets the profile forms")
+	}
+	if n, _ := chromedp.Run(actx, chromedp.Evaluate[int](`document.querySelectorAll("#password-form, #email-preferences").length`)); n != 2 {
+		t.Errorf("a suspended member lost the private settings (%d of 2 forms)", n)
+	}
 
 	// Bob's report shows the outcome.
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/me/reports"), chromedp.WaitVisible(chromedp.CSS(".mod-table"))); err != nil {
