@@ -314,6 +314,11 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 			fmt.Fprintln(stdout, "applied", n)
 		}
 	case "down":
+		unlock, err := database.LockMigrations(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		group, err := m.Rollback(ctx)
 		if err != nil {
 			return err

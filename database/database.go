@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -95,7 +96,8 @@ func Migrator(db *bun.DB) (*migrate.Migrator, error) {
 	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
 }
 
-// Migrate applies every pending migration and returns the names applied.
+// Migrate applies every pending migration and returns the names applied,
+// under the migration lock (LockMigrations).
 func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 	m, err := Migrator(db)
 	if err != nil {
@@ -104,10 +106,11 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", err)
 	}
-	if err := lockMigrations(ctx, m); err != nil {
-		return nil, fmt.Errorf("lock migrations: %w", err)
+	unlock, err := LockMigrations(ctx, db)
+	if err != nil {
+		return nil, err
 	}
-	defer m.Unlock(ctx) //nolint:errcheck // best effort; a stale lock is reported by the next run
+	defer unlock()
 	group, err := m.Migrate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -122,21 +125,88 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 // migrationLockWait is how long a start waits for another node's migration.
 const migrationLockWait = 2 * time.Minute
 
-// lockMigrations takes bun's migration lock, waiting while another node
-// holds it: bun's Lock fails at once, which would stop every node but one
-// when several start together. A lock left by a node that died mid-way
-// still fails the start, after the wait, naming the lock.
-func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+// migrationLockKey is the PostgreSQL advisory lock of Agora's migrations,
+// with the schema's name as its second key: one database may hold several
+// forums, each in a schema of its own (the tests do).
+const migrationLockKey = 0x61676f72 // "agor"
+
+// LockMigrations takes the migration lock of db, waiting up to two minutes
+// while another node holds it, so that nodes starting together take turns.
+// The lock lives as long as the connection that holds it, so a node that
+// dies mid-way (kill -9, a lost machine) releases it with its connection:
+// on PostgreSQL an advisory lock on a connection of its own, on SQLite an
+// exclusive transaction on the file beside the database
+// (agora.db.migrate-lock). bun's lock table, a row a dead node would leave
+// behind for ever, is not used. unlock releases it.
+func LockMigrations(ctx context.Context, db *bun.DB) (unlock func(), err error) {
+	conn, try, release, err := migrationLock(ctx, db)
+	if err != nil || conn == nil {
+		return func() {}, err
+	}
 	deadline := time.Now().Add(migrationLockWait)
 	for {
-		err := m.Lock(ctx)
-		if err == nil || time.Now().After(deadline) {
-			return err
+		ok, err := try(ctx)
+		switch {
+		case err != nil:
+			conn.Close()
+			return nil, fmt.Errorf("lock migrations: %w", err)
+		case ok:
+			return func() {
+				release(context.WithoutCancel(ctx)) // the close releases it too; this keeps the connection clean
+				conn.Close()
+			}, nil
+		case time.Now().After(deadline):
+			conn.Close()
+			return nil, fmt.Errorf("lock migrations: another node has been migrating this database for %s; try again when it is done", migrationLockWait)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			conn.Close()
+			return nil, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// migrationLock is the connection that holds db's migration lock, an
+// attempt to take it (false while another holds it) and its release. An
+// in-memory SQLite database has no other process to keep out: no
+// connection.
+func migrationLock(ctx context.Context, db *bun.DB) (conn io.Closer, try func(context.Context) (bool, error), release func(context.Context), err error) {
+	if !IsSQLite(db) {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		try = func(ctx context.Context) (ok bool, err error) {
+			err = c.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?, hashtext(current_schema()))", migrationLockKey).Scan(&ok)
+			return ok, err
+		}
+		release = func(ctx context.Context) {
+			c.ExecContext(ctx, "SELECT pg_advisory_unlock(?, hashtext(current_schema()))", migrationLockKey) //nolint:errcheck // closing releases it too
+		}
+		return c, try, release, nil
+	}
+	var seq int
+	var name, file string
+	if err := db.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil || file == "" {
+		return nil, nil, nil, err
+	}
+	// busy_timeout 0: the driver's busy wait would not heed ctx; the loop waits instead.
+	lockDB, err := sql.Open(sqliteshim.ShimName, "file:"+file+".migrate-lock?_pragma=busy_timeout(0)")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lockDB.SetMaxOpenConns(1) // BEGIN and ROLLBACK on one connection
+	try = func(ctx context.Context) (bool, error) {
+		_, err := lockDB.ExecContext(ctx, "BEGIN EXCLUSIVE")
+		if err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	release = func(ctx context.Context) {
+		lockDB.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // closing releases it too
+	}
+	return lockDB, try, release, nil
 }

@@ -1,9 +1,12 @@
 package database_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -180,26 +183,99 @@ func schemaOf(t *testing.T, db *bun.DB) string {
 }
 
 // TestMigrateWaitsForAnotherNode: nodes starting together take turns at
-// migrating instead of all but one failing on bun's lock.
+// migrating instead of all but one failing on the lock.
 func TestMigrateWaitsForAnotherNode(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		other, err := database.Migrator(db)
+		unlock, err := database.LockMigrations(ctx, db)
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := other.Lock(ctx); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { _, err := database.Migrate(ctx, db); done <- err }()
-		time.Sleep(600 * time.Millisecond) // the other node migrating
-		if err := other.Unlock(ctx); err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-done:
+			t.Fatalf("Migrate while another node held the lock returned at once: %v", err)
+		case <-time.After(600 * time.Millisecond): // the other node migrating
 		}
+		unlock()
 		if err := <-done; err != nil {
 			t.Errorf("Migrate while another node held the lock: %v, want it to wait and succeed", err)
 		}
 	})
+}
+
+// TestMigrationLockDiesWithItsHolder: a node killed while it holds the
+// migration lock (kill -9: no deferred unlock runs) does not keep the next
+// start waiting. The holder is this test binary run again as a child.
+func TestMigrationLockDiesWithItsHolder(t *testing.T) {
+	if url := os.Getenv("AGORA_TEST_HOLD_MIGRATION_LOCK"); url != "" {
+		holdMigrationLock(t, url)
+		return
+	}
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			url := testdb.URL(t, kind)
+			ctx := context.Background()
+			db, err := database.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMigrationLockDiesWithItsHolder$")
+			cmd.Env = append(os.Environ(), "AGORA_TEST_HOLD_MIGRATION_LOCK="+url)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait() //nolint:errcheck // killed
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil || !strings.Contains(line, "holding the migration lock") {
+				cmd.Process.Kill()
+				t.Fatalf("the holder said %q (%v)", line, err)
+			}
+			// Held: a start now waits, as long as its context lets it.
+			start := time.Now()
+			waitCtx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+			unlock, err := database.LockMigrations(waitCtx, db)
+			cancel()
+			if err == nil {
+				unlock()
+				t.Fatal("took the migration lock while another process held it")
+			}
+			if d := time.Since(start); d < 600*time.Millisecond || d > 5*time.Second {
+				t.Fatalf("waiting for the lock with 700 ms to spare ended after %s: %v", d, err)
+			}
+			if err := cmd.Process.Kill(); err != nil { // SIGKILL
+				t.Fatal(err)
+			}
+			start = time.Now()
+			if _, err := database.Migrate(ctx, db); err != nil {
+				t.Fatalf("Migrate after the holder was killed: %v", err)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("Migrate after the holder was killed took %s", d)
+			}
+		})
+	}
+}
+
+// holdMigrationLock is the child: it takes the lock, says so and waits to be killed.
+func holdMigrationLock(t *testing.T, url string) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := database.LockMigrations(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("holding the migration lock")
+	time.Sleep(time.Minute)
+	t.Fatal("the holder was not killed")
 }
