@@ -138,37 +138,42 @@ func (s *Service) joined(ctx context.Context, tx bun.Tx, u *models.User, now tim
 	return s.Joined(ctx, tx, u)
 }
 
-// LoginKey names the account a login attempt is for, the same whether it
-// is typed as the username or the email, so failures by either count
-// together; a login that names no account is its own key. The account is
-// named by its username, not its id: a Redis store outlives a database
-// restored or started again, whose ids repeat.
-func (s *Service) LoginKey(ctx context.Context, login string) (string, error) {
-	u, err := models.UserByLogin(ctx, s.db, strings.TrimSpace(login))
-	switch {
-	case err == nil:
-		return "user:" + strings.ToLower(u.Username), nil
-	case models.IsNotFound(err):
-		return "login:" + strings.ToLower(strings.TrimSpace(login)), nil
-	}
-	return "", err
+// Login is a sign-in under way: the account its login (username or email)
+// names, looked up once for both the backoff and the password check.
+type Login struct {
+	// Key names the account for the backoff, the same whether it is typed
+	// as the username or the email, so failures by either count together; a
+	// login that names no account is its own key. The account is named by
+	// its username, not its id: a Redis store outlives a database restored
+	// or started again, whose ids repeat.
+	Key  string
+	user *models.User // nil: no such account
 }
 
-// Authenticate returns the account for login (username or email) and
-// password, or ErrBadCredentials.
-func (s *Service) Authenticate(ctx context.Context, login, password string) (*models.User, error) {
-	u, err := models.UserByLogin(ctx, s.db, strings.TrimSpace(login))
-	if err != nil && !models.IsNotFound(err) {
-		return nil, err
+// FindLogin looks up the account login names.
+func (s *Service) FindLogin(ctx context.Context, login string) (*Login, error) {
+	login = strings.TrimSpace(login)
+	u, err := models.UserByLogin(ctx, s.db, login)
+	switch {
+	case err == nil:
+		return &Login{Key: "user:" + strings.ToLower(u.Username), user: u}, nil
+	case models.IsNotFound(err):
+		return &Login{Key: "login:" + strings.ToLower(login)}, nil
 	}
-	if err != nil || u.PasswordHash == "" {
+	return nil, err
+}
+
+// Authenticate returns l's account when password is its password, or
+// ErrBadCredentials, taking as long when there is no such account.
+func (s *Service) Authenticate(l *Login, password string) (*models.User, error) {
+	if l.user == nil || l.user.PasswordHash == "" {
 		CheckPassword(password, s.dummyHash)
 		return nil, ErrBadCredentials
 	}
-	if !CheckPassword(password, u.PasswordHash) {
+	if !CheckPassword(password, l.user.PasswordHash) {
 		return nil, ErrBadCredentials
 	}
-	return u, nil
+	return l.user, nil
 }
 
 // StartSession creates a new session for userID and returns the cookie value.

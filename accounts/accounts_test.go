@@ -230,10 +230,17 @@ func TestAuthenticate(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				u, err := svc.Authenticate(ctx, tt.login, tt.password)
+				login, err := svc.FindLogin(ctx, tt.login)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u, err := svc.Authenticate(login, tt.password)
 				if tt.wantOK {
 					if err != nil {
 						t.Fatalf("Authenticate(%q) error = %v, want success", tt.login, err)
+					}
+					if login.Key != "user:alice" { // the backoff's key, however the account is typed
+						t.Errorf("FindLogin(%q).Key = %q, want user:alice", tt.login, login.Key)
 					}
 					if u.ID != alice.ID {
 						t.Errorf("Authenticate(%q) = user %d, want %d", tt.login, u.ID, alice.ID)
@@ -245,6 +252,9 @@ func TestAuthenticate(t *testing.T) {
 				}
 				if u != nil {
 					t.Errorf("Authenticate(%q) returned user %v with an error", tt.login, u)
+				}
+				if strings.HasPrefix(tt.login, "nobody") && login.Key != "login:"+tt.login {
+					t.Errorf("FindLogin(%q).Key = %q, want the login itself", tt.login, login.Key)
 				}
 			})
 		}

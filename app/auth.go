@@ -101,11 +101,11 @@ func validateLogin(req loginRequest) error {
 // node alike.
 func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 	ctx := c.UserContext()
-	key, err := s.Accounts.LoginKey(ctx, req.Login)
+	login, err := s.Accounts.FindLogin(ctx, req.Login)
 	if err != nil {
 		return nil, err
 	}
-	done, err := s.Limits.LoginAttempt(ctx, key, c.IP())
+	done, err := s.Limits.LoginAttempt(ctx, login.Key, c.IP())
 	var rle *models.RateLimitError
 	switch {
 	case errors.As(err, &rle):
@@ -114,7 +114,7 @@ func (s *server) signIn(c *fiber.Ctx, req loginRequest) (*models.User, error) {
 		s.logStoreError(err)
 		return nil, errLimitsUnavailable
 	}
-	u, err := s.Accounts.Authenticate(ctx, req.Login, req.Password)
+	u, err := s.Accounts.Authenticate(login, req.Password)
 	if err == nil || errors.Is(err, accounts.ErrBadCredentials) {
 		if derr := done(context.WithoutCancel(ctx), err == nil); derr != nil {
 			s.logStoreError(derr) // the outcome stands; only the count is lost

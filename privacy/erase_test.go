@@ -221,7 +221,11 @@ func TestErasureLeavesNothing(t *testing.T) {
 				if deletePosts != (p.Body == "" && p.RemovedAt != nil) {
 					t.Errorf("delete posts %v: the post is %q, removed %v", deletePosts, p.Body, p.RemovedAt)
 				}
-				if _, err := set.Accounts.Authenticate(ctx, "quentinq", "a long password"); err == nil {
+				login, err := set.Accounts.FindLogin(ctx, "quentinq")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := set.Accounts.Authenticate(login, "a long password"); err == nil {
 					t.Error("the erased member can still sign in")
 				}
 			})

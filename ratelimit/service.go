@@ -133,7 +133,7 @@ func loginKeys(account, addr string) (base, fails, lock string) {
 }
 
 // LoginAttempt claims one check of a password for account (named by
-// accounts.Service.LoginKey, so username and email count together) from
+// accounts.Login.Key, so username and email count together) from
 // addr (policy.LoginBackoff), or refuses with the wait
 // (*models.RateLimitError). The attempt is counted before the password is
 // checked, so guesses sent together can't all pass before the first
